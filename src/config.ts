@@ -1,0 +1,101 @@
+/**
+ * The one reader of `process.env`. Every setting is declared here, validated with zod and given a
+ * default that runs on one machine (PGlite under ./data, models under ./models, in-process CPU
+ * inference). Tests pass their own values to {@link loadConfig} instead of mutating the environment.
+ * `.env.example` documents every variable; keep the two in step.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+
+  // storage
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres|postgresql):\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_POOL_MAX: int(1).default(10),
+
+  // models and inference
+  MODELS_DIR: z.string().default('./models'),
+  MODEL_PIN_A2B: z.string().optional(),
+  MODEL_PIN_B2A: z.string().optional(),
+  ORT_PROVIDERS: list.default(['cuda', 'cpu']),
+  ORT_THREADS: int(0).default(0),
+  INFERENCE_TRANSPORT: z.enum(['inprocess', 'redis']).default('inprocess'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  MAX_IMAGE_BYTES: int(1).default(10 * 1024 * 1024),
+  MAX_IMAGE_PIXELS: int(1).default(50_000_000),
+  MIN_FACE_PX: int(1).default(48),
+  FACE_MARGIN: z.coerce.number().min(0).max(3).default(0.5),
+  ANIME_CASCADE_PATH: z.string().optional(),
+  BATCH_MAX_SIZE: int(1).default(8),
+  BATCH_MAX_WAIT_MS: int(0).default(15),
+  QUEUE_MAX: int(1).default(64),
+  JOB_TIMEOUT_MS: int(1).default(60_000),
+  OUTPUT_SIZE: z.coerce.number().refine((n) => n === 256 || n === 512, 'must be 256 or 512').default(256),
+
+  // Discord
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{15,25}$/, 'must be a Discord snowflake (digits)').optional(),
+  DISCORD_GUILD_ID: z.string().regex(/^\d{15,25}$/, 'must be a Discord snowflake (digits)').optional(),
+  DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
+  DISCORD_ATTACHMENT_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
+  DOWNLOAD_TIMEOUT_MS: int(1).default(15_000),
+  RATE_LIMIT_USER_PER_MIN: int(0).default(5),
+  RATE_LIMIT_GUILD_PER_MIN: int(0).default(60),
+  BOT_SHARDS: z.union([z.literal('auto'), int(1)]).default('auto'),
+
+  // training
+  TRAIN_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+/** Fully resolved configuration. Paths are absolute. */
+export type Config = Omit<Env, 'LOG_LEVEL'> & {
+  LOG_LEVEL: NonNullable<Env['LOG_LEVEL']>;
+  /** Directory holding the embedded PGlite database when DATABASE_URL is unset. */
+  pgliteDir: string;
+};
+
+/**
+ * Parse and validate configuration from an environment-like record.
+ * @param env - defaults to `process.env`; tests pass a plain object.
+ * @throws {ConfigError} listing every invalid variable with what was expected.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError('CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+  }
+  const c = parsed.data;
+  const dataDir = path.resolve(c.DATA_DIR);
+  return {
+    ...c,
+    // Tests are quiet unless asked otherwise.
+    LOG_LEVEL: c.LOG_LEVEL ?? (c.NODE_ENV === 'test' ? 'silent' : 'info'),
+    DATA_DIR: dataDir,
+    MODELS_DIR: path.resolve(c.MODELS_DIR),
+    pgliteDir: path.join(dataDir, 'pglite'),
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, parsed once from `process.env`. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
