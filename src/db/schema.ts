@@ -1,0 +1,114 @@
+/**
+ * The feedback store's schema (drizzle). Migrations in `migrations/` are generated from this file by
+ * `npm run db:generate` (drizzle-kit) and committed; never edit the SQL by hand.
+ *
+ * Images are never stored: a generation keeps only the SHA-256 of its input.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** `a2b` = photo → webtoon (`/webtoonify`), `b2a` = webtoon → photo (`/reverse`). */
+export const directionEnum = pgEnum('direction', ['a2b', 'b2a']);
+export const generationStatusEnum = pgEnum('generation_status', ['ok', 'failed']);
+export const voteEnum = pgEnum('vote', ['up', 'down']);
+
+/** A model that served generations: one row per (direction, version). */
+export const modelVersions = pgTable(
+  'model_versions',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    version: text('version').notNull(),
+    direction: directionEnum('direction').notNull(),
+    fileSha256: text('file_sha256').notNull(),
+    notes: text('notes'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('model_versions_direction_version_uq').on(t.direction, t.version),
+    check('model_versions_file_sha256_hex', sql`${t.fileSha256} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/**
+ * One translation request and its outcome. `userId` and `interactionId` become NULL (and
+ * `anonymisedAt` is set) when the member asks to be forgotten; the row stays for the statistics.
+ */
+export const generations = pgTable(
+  'generations',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    userId: text('user_id'),
+    guildId: text('guild_id'),
+    channelId: text('channel_id').notNull(),
+    interactionId: text('interaction_id'),
+    messageId: text('message_id'),
+    direction: directionEnum('direction').notNull(),
+    modelVersion: text('model_version').notNull(),
+    inputSha256: text('input_sha256'),
+    facesFound: integer('faces_found').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+    status: generationStatusEnum('status').notNull(),
+    errorCode: text('error_code'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    anonymisedAt: timestamp('anonymised_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    uniqueIndex('generations_message_id_uq').on(t.messageId),
+    index('generations_user_id_idx').on(t.userId),
+    index('generations_direction_version_idx').on(t.direction, t.modelVersion, t.createdAt),
+    check('generations_faces_found_nonneg', sql`${t.facesFound} >= 0`),
+    check('generations_latency_ms_nonneg', sql`${t.latencyMs} >= 0`),
+    check('generations_input_sha256_hex', sql`${t.inputSha256} IS NULL OR ${t.inputSha256} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/** One 👍 or 👎 per member per generation; changing the vote updates the row. */
+export const ratings = pgTable(
+  'ratings',
+  {
+    generationId: bigint('generation_id', { mode: 'number' })
+      .notNull()
+      .references(() => generations.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    value: voteEnum('value').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.generationId, t.userId] }), index('ratings_user_id_idx').on(t.userId)],
+);
+
+/** "The model lost this attribute": one row per member, generation and attribute. */
+export const attributeReports = pgTable(
+  'attribute_reports',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    generationId: bigint('generation_id', { mode: 'number' })
+      .notNull()
+      .references(() => generations.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    attribute: text('attribute').notNull(),
+    note: text('note'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('attribute_reports_generation_user_attribute_uq').on(t.generationId, t.userId, t.attribute),
+    index('attribute_reports_user_id_idx').on(t.userId),
+    check('attribute_reports_note_length', sql`char_length(${t.note}) <= 500`),
+  ],
+);
+
+export type ModelVersionRow = typeof modelVersions.$inferSelect;
+export type GenerationRow = typeof generations.$inferSelect;
+export type RatingRow = typeof ratings.$inferSelect;
+export type AttributeReportRow = typeof attributeReports.$inferSelect;
