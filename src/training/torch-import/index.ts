@@ -1,0 +1,2 @@
+/** Import of official UGATIT-pytorch checkpoints: `readTorchCheckpoint(file)` and `inferConfig(state)`. */
+export { readTorchCheckpoint, type ReadTorchOptions } from './torch-checkpoint.ts';
