@@ -1,2 +1,10 @@
 /** Import of official UGATIT-pytorch checkpoints: `readTorchCheckpoint(file)` and `inferConfig(state)`. */
 export { readTorchCheckpoint, type ReadTorchOptions } from './torch-checkpoint.ts';
+export {
+  inferConfig,
+  validateState,
+  expectedGeneratorShapes,
+  expectedDiscriminatorShapes,
+  type InferredConfig,
+  type GeneratorShapeConfig,
+} from './infer-config.ts';
