@@ -34,12 +34,14 @@ export interface DbTarget {
   label: string;
   /** A reason to skip this target, or false. */
   skip: string | false;
-  /** Open a fresh, empty, migrated database for one test file. */
-  open(): Promise<TestDatabase>;
+  /** Open a fresh, empty database for one test file, migrated unless `migrate: false`. */
+  open(opts?: { migrate?: boolean }): Promise<TestDatabase>;
 }
 
 export interface TestDatabase {
   handle: DatabaseHandle;
+  /** The connection string (Postgres only). */
+  url: string | undefined;
   /** Close the handle and drop what was created for it. */
   dispose(): Promise<void>;
 }
@@ -77,10 +79,10 @@ const pgliteTarget: DbTarget = {
   kind: 'pglite',
   label: 'pglite',
   skip: false,
-  async open() {
+  async open(opts) {
     const handle = await openDatabase({ pgliteDir: 'memory' });
-    await migrateDatabase(handle);
-    return { handle, dispose: () => handle.close() };
+    if (opts?.migrate !== false) await migrateDatabase(handle);
+    return { handle, url: undefined, dispose: () => handle.close() };
   },
 };
 
@@ -89,14 +91,16 @@ function postgresTarget(env: DbTestEnv, unreachable: string | false): DbTarget {
     kind: 'postgres',
     label: 'postgres',
     skip: unreachable && !env.ci ? `Postgres at ${new URL(env.postgresUrl).host} does not answer (${unreachable})` : false,
-    async open() {
+    async open(opts) {
       if (unreachable) throw new Error(`CI=true and Postgres at ${new URL(env.postgresUrl).host} does not answer: ${unreachable}`);
       const name = `webtoon_test_${process.pid}_${randomBytes(4).toString('hex')}`;
       await adminQuery(env.postgresUrl, `create database "${name}"`);
-      const handle = await openDatabase({ url: withDatabase(env.postgresUrl, name), poolMax: 60 });
-      await migrateDatabase(handle);
+      const url = withDatabase(env.postgresUrl, name);
+      const handle = await openDatabase({ url, poolMax: 60 });
+      if (opts?.migrate !== false) await migrateDatabase(handle);
       return {
         handle,
+        url,
         async dispose() {
           await handle.close();
           await adminQuery(env.postgresUrl, `drop database if exists "${name}" with (force)`);
@@ -121,10 +125,10 @@ export const dbTargets: DbTarget[] = await resolveTargets();
  * Open a fresh migrated database for the enclosing `describe` (beforeAll) and dispose of it
  * afterwards (afterAll). Returns a getter, valid inside tests and hooks.
  */
-export function useTestDatabase(target: DbTarget): () => DatabaseHandle {
+export function useTestDatabase(target: DbTarget, opts?: { migrate?: boolean }): () => DatabaseHandle {
   let opened: TestDatabase | undefined;
   beforeAll(async () => {
-    opened = await target.open();
+    opened = await target.open(opts);
   });
   afterAll(async () => {
     await opened?.dispose();
