@@ -3,6 +3,7 @@
  * state_dicts) into a {@link UgatitState}, in TypeScript, without Python and without executing anything
  * from the pickle (see pickle-vm.ts).
  */
+import { bf16ToFloat, halfToFloat } from '../safetensors.ts';
 import { CheckpointError, NETWORK_NAMES, numel, type NamedTensor, type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
 import { describe, PyDict, STORAGE_TYPES, unpickle, type PyValue, type StorageRef, type TensorRef } from './pickle-vm.ts';
 import { ZipArchive } from './zip-archive.ts';
@@ -183,19 +184,4 @@ function isContiguous(size: number[], stride: number[]): boolean {
     expected *= size[d];
   }
   return true;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
-function bf16ToFloat(h: number): number {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(h << 16 >>> 0);
-  return b.readFloatLE(0);
 }
