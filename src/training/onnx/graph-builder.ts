@@ -289,7 +289,10 @@ class ProtoReader {
   skip(wire: number): void {
     if (wire === 0) this.varint();
     else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.pos += this.varint();
+    else if (wire === 2) {
+      const len = this.varint(); // read first: `this.pos += this.varint()` would add to the stale position
+      this.pos += len;
+    }
     else if (wire === 5) this.pos += 4;
     else throw new Error(`unsupported protobuf wire type ${wire}`);
     if (this.pos > this.bytes.length) throw new Error('truncated protobuf message');
