@@ -1,0 +1,177 @@
+/**
+ * One U-GAT-IT training iteration, in the official call order (UGATIT.train()):
+ *
+ * D step: fake_A2B = G_AB(a), fake_B2A = G_BA(b); D calls GA(a), LA(a), GB(b), LB(b), GA(fake_B2A),
+ *   LA(fake_B2A), GB(fake_A2B), LB(fake_A2B); backward of Discriminator_loss; Adam step of the four D.
+ * G step: G_AB(a), G_BA(b), G_BA(fake_A2B), G_AB(fake_B2A), G_BA(a), G_AB(b); D calls GA, LA on
+ *   fake_B2A and GB, LB on fake_A2B; backward of Generator_loss; Adam step of both G; ρ clipped to [0, 1].
+ *
+ * Spectral normalisation advances its power iteration on every discriminator call, so the order of
+ * the twelve D calls is part of the contract. One difference from the official code, by design: the
+ * D step computes the fakes outside the gradient tape (the official code does not detach them, but
+ * the generator gradients it thereby computes are zeroed before use), which saves a generator backward.
+ * The CLI trainer, the benchmark and the parity test all run this class.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CoupledAdam, type AdamOptions } from '../optimizer.ts';
+import { D_LOSS_TERMS, G_LOSS_TERMS, OFFICIAL_LOSS_WEIGHTS, discriminatorLoss, generatorLoss, type LossWeights } from '../losses.ts';
+import type { Discriminator, Generator } from '../networks/types.ts';
+import type { NetworkName } from '../tensors.ts';
+
+/** The six networks of one U-GAT-IT model. */
+export interface UgatitNetworks {
+  genA2B: Generator;
+  genB2A: Generator;
+  disGA: Discriminator;
+  disGB: Discriminator;
+  disLA: Discriminator;
+  disLB: Discriminator;
+}
+
+export const GENERATOR_NAMES = ['genA2B', 'genB2A'] as const satisfies readonly NetworkName[];
+export const DISCRIMINATOR_NAMES = ['disGA', 'disGB', 'disLA', 'disLB'] as const satisfies readonly NetworkName[];
+
+/** Every loss term of one iteration, as plain numbers, named as in the official code. */
+export type StepLosses = Record<(typeof D_LOSS_TERMS)[number] | (typeof G_LOSS_TERMS)[number] | 'Discriminator_loss' | 'Generator_loss', number>;
+
+/** Observation points, for tests and diagnostics. Tensors passed in are disposed after the call. */
+export interface StepHooks {
+  /** Raw loss gradients (before weight decay), keyed `<network>.<official param name>`. */
+  onGradients?(phase: 'D' | 'G', grads: ReadonlyMap<string, tf.Tensor>): void;
+  /** After the D step's Adam update, before the G step. */
+  afterDStep?(): void;
+}
+
+/** Options of {@link UgatitTrainStep}. */
+export interface TrainStepOptions {
+  lossWeights?: LossWeights;
+  adam?: Partial<AdamOptions>;
+  /** Clamp range of ρ after every G step (official: [0, 1]). */
+  rhoRange?: [number, number];
+}
+
+function collectParams(nets: UgatitNetworks, names: readonly NetworkName[]): Map<string, tf.Variable> {
+  const out = new Map<string, tf.Variable>();
+  for (const n of names) for (const [p, v] of nets[n].trainableVariables()) out.set(`${n}.${p}`, v);
+  return out;
+}
+
+/** Runs iterations and owns the two optimizers (generators; discriminators). */
+export class UgatitTrainStep {
+  readonly optG: CoupledAdam;
+  readonly optD: CoupledAdam;
+  private readonly weights: LossWeights;
+  private readonly rhoRange: [number, number];
+
+  constructor(
+    readonly nets: UgatitNetworks,
+    opts: TrainStepOptions = {},
+  ) {
+    this.weights = opts.lossWeights ?? OFFICIAL_LOSS_WEIGHTS;
+    this.rhoRange = opts.rhoRange ?? [0, 1];
+    this.optG = new CoupledAdam(collectParams(nets, GENERATOR_NAMES), opts.adam);
+    this.optD = new CoupledAdam(collectParams(nets, DISCRIMINATOR_NAMES), opts.adam);
+  }
+
+  /**
+   * One iteration on `realA`, `realB` (NHWC in [-1, 1]) with learning rate `lr` for both optimizers.
+   * Leaves no tensor behind besides the updated variables.
+   */
+  run(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks = {}): StepLosses {
+    const dTerms = this.discriminatorStep(realA, realB, lr, hooks);
+    hooks.afterDStep?.();
+    const gTerms = this.generatorStep(realA, realB, lr, hooks);
+    const d = dTerms.dataSync();
+    const g = gTerms.dataSync();
+    dTerms.dispose();
+    gTerms.dispose();
+    const losses = {} as StepLosses;
+    D_LOSS_TERMS.forEach((k, i) => (losses[k] = d[i]));
+    losses.Discriminator_loss = d[D_LOSS_TERMS.length];
+    G_LOSS_TERMS.forEach((k, i) => (losses[k] = g[i]));
+    losses.Generator_loss = g[G_LOSS_TERMS.length];
+    return losses;
+  }
+
+  private discriminatorStep(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+    const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
+    const train = { training: true };
+    // Fakes outside the tape: no D gradient depends on the generators' parameters.
+    const fakeA2B = tf.tidy(() => genA2B.apply(realA, train).image);
+    const fakeB2A = tf.tidy(() => genB2A.apply(realB, train).image);
+    let terms: tf.Tensor1D | undefined;
+    const params = this.optD.params;
+    const { value, grads } = tf.variableGrads(() => {
+      const real = { GA: disGA.apply(realA, train), LA: disLA.apply(realA, train), GB: disGB.apply(realB, train), LB: disLB.apply(realB, train) };
+      const fake = { GA: disGA.apply(fakeB2A, train), LA: disLA.apply(fakeB2A, train), GB: disGB.apply(fakeA2B, train), LB: disLB.apply(fakeA2B, train) };
+      const { terms: t, total } = discriminatorLoss(real, fake, this.weights);
+      terms = tf.keep(tf.stack([...D_LOSS_TERMS.map((k) => t[k]), total]) as tf.Tensor1D);
+      return total;
+    }, [...params.values()]);
+    fakeA2B.dispose();
+    fakeB2A.dispose();
+    this.applyGrads('D', this.optD, grads, lr, hooks);
+    value.dispose();
+    return terms!;
+  }
+
+  private generatorStep(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+    const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
+    const train = { training: true };
+    let terms: tf.Tensor1D | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const a2b = genA2B.apply(realA, train);
+      const b2a = genB2A.apply(realB, train);
+      const a2b2a = genB2A.apply(a2b.image, train);
+      const b2a2b = genA2B.apply(b2a.image, train);
+      const a2a = genB2A.apply(realA, train);
+      const b2b = genA2B.apply(realB, train);
+      const fake = { GA: disGA.apply(b2a.image, train), LA: disLA.apply(b2a.image, train), GB: disGB.apply(a2b.image, train), LB: disLB.apply(a2b.image, train) };
+      const { terms: t, total } = generatorLoss(
+        {
+          realA,
+          realB,
+          fake,
+          cycleA: a2b2a.image,
+          cycleB: b2a2b.image,
+          identityA: a2a.image,
+          identityB: b2b.image,
+          camA2B: a2b.camLogit,
+          camB2B: b2b.camLogit,
+          camB2A: b2a.camLogit,
+          camA2A: a2a.camLogit,
+        },
+        this.weights,
+      );
+      terms = tf.keep(tf.stack([...G_LOSS_TERMS.map((k) => t[k]), total]) as tf.Tensor1D);
+      return total;
+    }, [...this.optG.params.values()]);
+    this.applyGrads('G', this.optG, grads, lr, hooks);
+    value.dispose();
+    const [lo, hi] = this.rhoRange;
+    genA2B.clipRho(lo, hi);
+    genB2A.clipRho(lo, hi);
+    return terms!;
+  }
+
+  private applyGrads(phase: 'D' | 'G', opt: CoupledAdam, grads: tf.NamedTensorMap, lr: number, hooks: StepHooks): void {
+    const byKey = new Map<string, tf.Tensor>();
+    for (const [key, variable] of opt.params) {
+      const g = grads[variable.name];
+      // A parameter the loss does not reach gets a zero gradient, as torch's zero_grad leaves it.
+      byKey.set(key, g ?? tf.zerosLike(variable));
+    }
+    try {
+      hooks.onGradients?.(phase, byKey);
+      opt.apply(byKey, lr);
+    } finally {
+      for (const t of byKey.values()) t.dispose();
+    }
+  }
+
+  /** Free the optimizers' moments (the networks belong to the caller). */
+  dispose(): void {
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
