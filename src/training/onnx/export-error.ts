@@ -5,6 +5,7 @@ export type ExportErrorCode =
   | 'BAD_DIRECTION'
   | 'BAD_OPTION'
   | 'CHECKPOINT_NOT_FOUND'
+  | 'BAD_CHECKPOINT'
   | 'MISSING_NETWORK'
   | 'MISSING_WEIGHT'
   | 'SHAPE_MISMATCH'
