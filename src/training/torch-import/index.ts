@@ -8,3 +8,4 @@ export {
   type InferredConfig,
   type GeneratorShapeConfig,
 } from './infer-config.ts';
+export { importTorchCheckpoint, stepFromFileName, DEFAULT_LIGHT_IMG_SIZE, type ImportTorchOptions, type ImportTorchResult } from './import-torch.ts';

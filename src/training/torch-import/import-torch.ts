@@ -1,0 +1,139 @@
+/**
+ * `importTorchCheckpoint`: official UGATIT-pytorch `*_params_*.pt` → our checkpoint directory. Reads and
+ * validates everything first, writes into a temporary sibling directory and renames it into place, so
+ * a failed import leaves no output at all.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../../errors.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, checkpointHash, saveCheckpoint, type CheckpointConfig } from '../checkpoint.ts';
+import { CheckpointError, NETWORK_NAMES, type NetworkName } from '../tensors.ts';
+import { inferConfig, type InferredConfig } from './infer-config.ts';
+import { readTorchCheckpoint } from './torch-checkpoint.ts';
+
+/** Image size recorded for light models, whose weights do not fix it (the official default). */
+export const DEFAULT_LIGHT_IMG_SIZE = 256;
+
+/** Options of {@link importTorchCheckpoint}. */
+export interface ImportTorchOptions {
+  /** The official checkpoint (`.pt`, torch.save zip format). */
+  file: string;
+  /** Our checkpoint directory to create. */
+  outDir: string;
+  /** Training image size; required knowledge for light models (default 256), must agree with full ones. */
+  imgSize?: number;
+  /** Replace an existing non-empty output directory. */
+  force?: boolean;
+}
+
+/** What an import wrote. */
+export interface ImportTorchResult {
+  out: string;
+  config: CheckpointConfig;
+  inferred: InferredConfig;
+  networks: Partial<Record<NetworkName, { tensors: number; params: number }>>;
+  totalParams: number;
+  weightsSha256: string;
+}
+
+async function sha256File(file: string): Promise<string> {
+  return createHash('sha256').update(await readFile(file)).digest('hex');
+}
+
+async function checkOutput(outDir: string, force: boolean): Promise<void> {
+  let info;
+  try {
+    info = await stat(outDir);
+  } catch {
+    return; // does not exist: fine
+  }
+  if (!info.isDirectory()) throw new CheckpointError('OUTPUT_EXISTS', `${outDir} exists and is not a directory`, { out: outDir });
+  if ((await readdir(outDir)).length > 0 && !force) {
+    throw new CheckpointError('OUTPUT_EXISTS', `${outDir} exists and is not empty; pass --force to replace it`, { out: outDir });
+  }
+}
+
+/** The training step encoded in the official file name `<name>_params_<step 7 digits>.pt`, else 0. */
+export function stepFromFileName(file: string): number {
+  const m = /_params_(\d+)\.pt$/.exec(path.basename(file));
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Import an official PyTorch checkpoint into our format.
+ * @throws UsageError for a bad `imgSize`; CheckpointError (see readTorchCheckpoint / inferConfig) for bad
+ *   files, OUTPUT_EXISTS when `outDir` is in the way. On any error nothing is written.
+ */
+export async function importTorchCheckpoint(opts: ImportTorchOptions): Promise<ImportTorchResult> {
+  const file = path.resolve(opts.file);
+  const outDir = path.resolve(opts.outDir);
+  if (opts.imgSize !== undefined && (!Number.isInteger(opts.imgSize) || opts.imgSize <= 0 || opts.imgSize % 4 !== 0)) {
+    throw new UsageError(`--img-size must be a positive multiple of 4, got ${opts.imgSize}`, { imgSize: opts.imgSize });
+  }
+  await checkOutput(outDir, !!opts.force);
+  try {
+    await stat(file);
+  } catch (err) {
+    throw new UsageError(`checkpoint file ${file} does not exist`, { file, cause: (err as NodeJS.ErrnoException).code });
+  }
+
+  const state = readTorchCheckpoint(file);
+  const inferred = inferConfig(state);
+  let imgSize: number;
+  let imgSizeFrom: 'weights' | 'flag' | 'default';
+  if (inferred.img_size !== null) {
+    if (opts.imgSize !== undefined && opts.imgSize !== inferred.img_size) {
+      throw new UsageError(`--img-size ${opts.imgSize} contradicts the weights: this full-mode generator was built for ${inferred.img_size}`, {
+        imgSize: opts.imgSize,
+        inferred: inferred.img_size,
+      });
+    }
+    imgSize = inferred.img_size;
+    imgSizeFrom = 'weights';
+  } else if (opts.imgSize !== undefined) {
+    imgSize = opts.imgSize;
+    imgSizeFrom = 'flag';
+  } else {
+    imgSize = DEFAULT_LIGHT_IMG_SIZE;
+    imgSizeFrom = 'default';
+  }
+
+  const config: CheckpointConfig = {
+    format: CHECKPOINT_FORMAT,
+    formatVersion: CHECKPOINT_FORMAT_VERSION,
+    variant: inferred.variant,
+    light: inferred.light,
+    ngf: inferred.ngf,
+    ndf: inferred.ndf,
+    n_blocks: inferred.n_blocks,
+    img_size: imgSize,
+    dis_layers_global: inferred.dis_layers_global,
+    dis_layers_local: inferred.dis_layers_local,
+    step: stepFromFileName(file),
+    data_manifest_hash: null,
+    source: { kind: 'torch-import', file: path.basename(file), sha256: await sha256File(file), img_size_from: imgSizeFrom },
+  };
+
+  const tmp = `${outDir}.importing-${process.pid}-${Date.now()}`;
+  try {
+    await saveCheckpoint(tmp, { config, state });
+    await rm(outDir, { recursive: true, force: true });
+    await rename(tmp, outDir);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+
+  const networks: ImportTorchResult['networks'] = {};
+  let totalParams = 0;
+  for (const net of NETWORK_NAMES) {
+    const sd = state[net];
+    if (!sd) continue;
+    let params = 0;
+    for (const t of sd.values()) params += t.data.length;
+    networks[net] = { tensors: sd.size, params };
+    totalParams += params;
+  }
+  return { out: outDir, config, inferred, networks, totalParams, weightsSha256: await checkpointHash(outDir) };
+}
