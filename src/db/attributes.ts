@@ -16,7 +16,7 @@ export const ATTRIBUTES = [
   { id: 'expression', label: 'Expression', emoji: '😐' },
   { id: 'pose', label: 'Pose', emoji: '🔄' },
   { id: 'background', label: 'Background', emoji: '🖼️' },
-  { id: 'identity', label: 'Identity (not the same person)', emoji: '🪪' },
+  { id: 'identity', label: 'Identity', emoji: '🪪' },
   { id: 'other', label: 'Other', emoji: '❓' },
 ] as const satisfies readonly { id: string; label: string; emoji: string }[];
 
