@@ -1,0 +1,375 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { unzipSync, zipSync } from 'fflate';
+import {
+  expectedDiscriminatorShapes,
+  expectedGeneratorShapes,
+  importTorchCheckpoint,
+  inferConfig,
+  readTorchCheckpoint,
+  stepFromFileName,
+} from '../../src/training/torch-import/index.ts';
+import { loadCheckpoint } from '../../src/training/checkpoint.ts';
+import { CheckpointError, NETWORK_NAMES, type NamedTensor, type UgatitState } from '../../src/training/tensors.ts';
+import { UsageError } from '../../src/errors.ts';
+import { f32Raw, PickleWriter, torchSave, type RawTensor } from '../fixtures/torch-import/torch-save.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = path.resolve(repoRoot, '../shared/fixtures');
+const lightPt = path.join(fixtures, 'ugatit-torch/light-ngf8-nb2-64/params.pt');
+const fullPt = path.join(fixtures, 'ugatit-torch/full-ngf8-nb2-64/params.pt');
+const trainStepPt = path.join(fixtures, 'ugatit-train-step/light-ngf8-nb2-96/params_before.pt');
+
+let work: string;
+let lightState: UgatitState;
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'torch-import-test-'));
+  lightState = readTorchCheckpoint(lightPt);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function file(name: string, bytes: Uint8Array | string): string {
+  const p = path.join(work, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+/** The light fixture as raw torch tensors, to derive variants from. */
+function rawOf(state: UgatitState): Record<string, Record<string, RawTensor>> {
+  const root: Record<string, Record<string, RawTensor>> = {};
+  for (const net of NETWORK_NAMES) {
+    const sd = state[net];
+    if (sd) root[net] = Object.fromEntries([...sd].map(([k, t]) => [k, f32Raw(t)]));
+  }
+  return root;
+}
+
+function catchError(fn: () => unknown): CheckpointError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CheckpointError);
+    return err as CheckpointError;
+  }
+  throw new Error('expected a CheckpointError');
+}
+
+function sumOf(values: Iterable<number>): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}
+
+describe('readTorchCheckpoint', () => {
+  it.each([
+    ['light', lightPt],
+    ['full', fullPt],
+  ])('reads every tensor of the %s fixture exactly as stored in the zip', (_label, pt) => {
+    const sut = readTorchCheckpoint(pt);
+
+    expect(Object.keys(sut)).toEqual([...NETWORK_NAMES]);
+    // Invariant independent of the pickle: every storage holds one whole tensor, so the tensors'
+    // element count and value sum must equal those of all raw storages in the archive.
+    const entries = unzipSync(readFileSync(pt));
+    const storages = Object.entries(entries).filter(([n]) => /\/data\/\d+$/.test(n));
+    const storageFloats = storages.map(([, b]) => new Float32Array(Uint8Array.from(b).buffer));
+    const tensors = NETWORK_NAMES.flatMap((n) => [...(sut[n] as Map<string, NamedTensor>).values()]);
+    expect(tensors.length).toBe(storages.length);
+    expect(sumOf(tensors.map((t) => t.data.length))).toBe(sumOf(storageFloats.map((f) => f.length)));
+    expect(sumOf(tensors.map((t) => sumOf(t.data)))).toBeCloseTo(sumOf(storageFloats.map((f) => sumOf(f))), 6);
+  });
+
+  it('puts the right values under the official names (checked against the raw storage bytes)', () => {
+    const sut = lightState.genA2B!;
+    // data.pkl names gap_fc.weight's storage '0' and conv1x1.weight's storage '2' (seen with pickletools).
+    const entries = unzipSync(readFileSync(lightPt));
+    expect(sut.get('gap_fc.weight')!.data).toEqual(new Float32Array(Uint8Array.from(entries['params/data/0']).buffer));
+    expect(sut.get('conv1x1.weight')!.shape).toEqual([32, 64, 1, 1]);
+    expect(sut.get('conv1x1.weight')!.data).toEqual(new Float32Array(Uint8Array.from(entries['params/data/2']).buffer));
+    expect(sut.get('UpBlock1_1.norm1.rho')!.shape).toEqual([1, 32, 1, 1]);
+    expect(lightState.disGA!.get('model.1.weight_orig')!.shape).toEqual([8, 3, 4, 4]);
+  });
+
+  it('reads the train-step fixture checkpoint too', () => {
+    const sut = readTorchCheckpoint(trainStepPt);
+    expect(inferConfig(sut)).toMatchObject({ light: true, ngf: 8, n_blocks: 2, ndf: 8 });
+  });
+
+  it('honours storage offset and strides (a transposed view) and makes the tensor contiguous', () => {
+    const storage = new Uint8Array(Float32Array.from([9, 0, 1, 2, 3, 4, 5]).buffer);
+    // size [2,3] with stride [1,2] from offset 1 reads the storage [0..5] as the transpose of [[0,1],[2,3],[4,5]]
+    const t: RawTensor = { storageType: 'FloatStorage', storage, numel: 7, offset: 1, size: [2, 3], stride: [1, 2] };
+    const pt = file('strided.pt', torchSave({ genA2B: { w: t } }));
+    const sut = readTorchCheckpoint(pt, { require: [] });
+    expect(sut.genA2B!.get('w')).toEqual({ shape: [2, 3], data: Float32Array.from([0, 2, 4, 1, 3, 5]) });
+  });
+
+  it('converts float64, float16 and bfloat16 storages to float32', () => {
+    const f64 = new Uint8Array(Float64Array.from([0.5, -2, 1e-3]).buffer);
+    const f16 = new Uint8Array(Uint16Array.from([0x3c00, 0xc100, 0x3555]).buffer); // 1, -2.5, 0.333251953125
+    const bf16 = new Uint8Array(Uint16Array.from([0x3f80, 0xc020]).buffer); // 1, -2.5
+    const raw = (storageType: string, storage: Uint8Array, n: number): RawTensor => ({ storageType, storage, numel: n, offset: 0, size: [n], stride: [1] });
+    const pt = file('dtypes.pt', torchSave({ genA2B: { a: raw('DoubleStorage', f64, 3), b: raw('HalfStorage', f16, 3), c: raw('BFloat16Storage', bf16, 2) } }));
+    const sut = readTorchCheckpoint(pt, { require: [] }).genA2B!;
+    expect(sut.get('a')!.data).toEqual(Float32Array.from([0.5, -2, 1e-3]));
+    expect(sut.get('b')!.data).toEqual(Float32Array.from([1, -2.5, 0.333251953125]));
+    expect(sut.get('c')!.data).toEqual(Float32Array.from([1, -2.5]));
+  });
+
+  it('reads big-endian storages when the archive says byteorder=big', () => {
+    const be = Buffer.alloc(8);
+    be.writeFloatBE(1.5, 0);
+    be.writeFloatBE(-3.25, 4);
+    const t: RawTensor = { storageType: 'FloatStorage', storage: be, numel: 2, offset: 0, size: [2], stride: [1] };
+    const pt = file('be.pt', torchSave({ genA2B: { w: t } }, { byteorder: 'big' }));
+    expect(readTorchCheckpoint(pt, { require: [] }).genA2B!.get('w')!.data).toEqual(Float32Array.from([1.5, -3.25]));
+  });
+
+  describe('refuses bad files with a typed error', () => {
+    it('NOT_A_ZIP for a text file', () => {
+      const err = catchError(() => readTorchCheckpoint(file('notes.pt', 'hello, I am not a checkpoint\n')));
+      expect(err.code).toBe('NOT_A_ZIP');
+      expect(err.message).toMatch(/not a zip archive/);
+    });
+
+    it('NOT_A_ZIP naming the legacy format for a pre-1.6 pickle file', () => {
+      const err = catchError(() => readTorchCheckpoint(file('legacy.pt', new PickleWriter().proto().emptyDict().stop().bytes())));
+      expect(err.code).toBe('NOT_A_ZIP');
+      expect(err.message).toMatch(/legacy/);
+    });
+
+    it('CORRUPT for a truncated checkpoint', () => {
+      const bytes = readFileSync(lightPt);
+      const err = catchError(() => readTorchCheckpoint(file('truncated.pt', bytes.subarray(0, Math.floor(bytes.length / 2)))));
+      expect(err.code).toBe('CORRUPT');
+      expect(err.message).toMatch(/truncated/);
+    });
+
+    it('NOT_A_CHECKPOINT for a zip without data.pkl', () => {
+      const zip = torchSave({}, { archive: 'x' });
+      const entries = unzipSync(zip);
+      delete entries['x/data.pkl'];
+      const err = catchError(() => readTorchCheckpoint(file('nopkl.pt', zipSync(entries, { level: 0 }))));
+      expect(err.code).toBe('NOT_A_CHECKPOINT');
+    });
+
+    it('NOT_A_CHECKPOINT for a pickle that is not the dict of six state_dicts', () => {
+      const pkl = new PickleWriter().proto().emptyDict().mark().str('model').emptyDict().setitems().stop().bytes();
+      const err = catchError(() => readTorchCheckpoint(file('other.pt', torchSave({}, { pickle: pkl }))));
+      expect(err.code).toBe('NOT_A_CHECKPOINT');
+      expect(err.message).toMatch(/genA2B/);
+    });
+
+    it('FORBIDDEN_GLOBAL for os.system via GLOBAL + REDUCE, and nothing runs', () => {
+      const marker = path.join(work, 'pwned');
+      const pkl = new PickleWriter().proto().global('os', 'system').mark().str(`touch ${marker}`).tuple().reduce().stop().bytes();
+      const err = catchError(() => readTorchCheckpoint(file('evil.pt', torchSave({}, { pickle: pkl }))));
+      expect(err.code).toBe('FORBIDDEN_GLOBAL');
+      expect(err.details.global).toBe('os.system');
+      expect(existsSync(marker)).toBe(false);
+    });
+
+    it('FORBIDDEN_GLOBAL for builtins.eval reached through STACK_GLOBAL', () => {
+      const pkl = new PickleWriter().proto(4).str('builtins').str('eval').raw(0x93).mark().str('1+1').tuple().reduce().stop().bytes();
+      const err = catchError(() => readTorchCheckpoint(file('evil4.pt', torchSave({}, { pickle: pkl }))));
+      expect(err.code).toBe('FORBIDDEN_GLOBAL');
+      expect(err.message).toMatch(/builtins\.eval/);
+    });
+
+    it('FORBIDDEN_GLOBAL when a whitelisted storage type is called', () => {
+      const pkl = new PickleWriter().proto().global('torch', 'FloatStorage').emptyTuple().reduce().stop().bytes();
+      expect(catchError(() => readTorchCheckpoint(file('callstorage.pt', torchSave({}, { pickle: pkl })))).code).toBe('FORBIDDEN_GLOBAL');
+    });
+
+    it.each([
+      ['INST', [0x69, ...Buffer.from('os\nsystem\n')]],
+      ['NEWOBJ', [0x81]],
+      ['EXT1', [0x82, 1]],
+    ])('UNSUPPORTED_PICKLE_OPCODE naming %s', (name, bytes) => {
+      const pkl = new PickleWriter().proto().mark().raw(...(bytes as number[])).stop().bytes();
+      const err = catchError(() => readTorchCheckpoint(file(`op-${name}.pt`, torchSave({}, { pickle: pkl }))));
+      expect(err.code).toBe('UNSUPPORTED_PICKLE_OPCODE');
+      expect(err.details.opcode).toBe(name);
+    });
+
+    it('CORRUPT for a pickle cut short', () => {
+      const pkl = new PickleWriter().proto().emptyDict().mark().str('genA2B').bytes();
+      expect(catchError(() => readTorchCheckpoint(file('short.pt', torchSave({}, { pickle: pkl })))).code).toBe('CORRUPT');
+    });
+
+    it('MISSING_NETWORK naming the network that was removed', () => {
+      const raw = rawOf(lightState);
+      delete raw.disLB;
+      const err = catchError(() => readTorchCheckpoint(file('five.pt', torchSave(raw))));
+      expect(err.code).toBe('MISSING_NETWORK');
+      expect(err.details.missing).toEqual(['disLB']);
+    });
+
+    it('CORRUPT when a storage file is missing from the archive', () => {
+      const raw = { genA2B: rawOf(lightState).genA2B };
+      const err = catchError(() => readTorchCheckpoint(file('nostorage.pt', torchSave(raw, { dropStorages: ['3'] })), { require: ['genA2B'] }));
+      expect(err.code).toBe('CORRUPT');
+      expect(err.message).toMatch(/data\/3/);
+    });
+
+    it('CORRUPT when a tensor view reaches past its storage', () => {
+      const t: RawTensor = { storageType: 'FloatStorage', storage: new Uint8Array(8), numel: 2, offset: 1, size: [2], stride: [1] };
+      expect(catchError(() => readTorchCheckpoint(file('overrun.pt', torchSave({ genA2B: { w: t } })), { require: [] })).code).toBe('CORRUPT');
+    });
+
+    it('UNSUPPORTED_DTYPE for an integer storage', () => {
+      const t: RawTensor = { storageType: 'LongStorage', storage: new Uint8Array(16), numel: 2, offset: 0, size: [2], stride: [1] };
+      const err = catchError(() => readTorchCheckpoint(file('long.pt', torchSave({ genA2B: { steps: t } })), { require: [] }));
+      expect(err.code).toBe('UNSUPPORTED_DTYPE');
+      expect(err.details.tensor).toBe('genA2B.steps');
+    });
+  });
+});
+
+describe('inferConfig', () => {
+  it('infers a light model (img_size unknown) from the light fixture', () => {
+    expect(inferConfig(lightState)).toEqual({
+      variant: 'pytorch',
+      light: true,
+      ngf: 8,
+      n_blocks: 2,
+      img_size: null,
+      ndf: 8,
+      dis_layers_global: 7,
+      dis_layers_local: 5,
+    });
+  });
+
+  it('infers a full model and its img_size from FC.0 = (img/4)²·4ngf inputs', () => {
+    expect(inferConfig(readTorchCheckpoint(fullPt))).toMatchObject({ light: false, ngf: 8, n_blocks: 2, img_size: 64, ndf: 8 });
+  });
+
+  it('SHAPE_MISMATCH naming the tensor when one network disagrees with the others', () => {
+    const genB2A = new Map(lightState.genB2A!);
+    genB2A.set('conv1x1.bias', { shape: [31], data: new Float32Array(31) });
+    const err = catchError(() => inferConfig({ ...lightState, genB2A }));
+    expect(err.code).toBe('SHAPE_MISMATCH');
+    expect(err.details.tensor).toBe('genB2A.conv1x1.bias');
+  });
+
+  it('SHAPE_MISMATCH when local and global discriminators have different ndf', () => {
+    const disLA = new Map(lightState.disLA!);
+    disLA.set('model.1.weight_orig', { shape: [16, 3, 4, 4], data: new Float32Array(16 * 48) });
+    const err = catchError(() => inferConfig({ ...lightState, disLA }));
+    expect(err.code).toBe('SHAPE_MISMATCH');
+    expect(err.details.tensor).toBe('disLA.model.1.weight_orig');
+  });
+
+  it('MISSING_TENSOR and UNEXPECTED_TENSOR like a strict load_state_dict', () => {
+    const missing = new Map(lightState.disGB!);
+    missing.delete('conv.weight_v');
+    expect(catchError(() => inferConfig({ ...lightState, disGB: missing })).details.tensor).toBe('disGB.conv.weight_v');
+    const extra = new Map(lightState.genA2B!);
+    extra.set('FC.0.bias', { shape: [32], data: new Float32Array(32) });
+    expect(catchError(() => inferConfig({ ...lightState, genA2B: extra })).code).toBe('UNEXPECTED_TENSOR');
+  });
+
+  it('MISSING_NETWORK when there is no generator', () => {
+    expect(catchError(() => inferConfig({ disGA: lightState.disGA })).code).toBe('MISSING_NETWORK');
+  });
+});
+
+describe('expectedGeneratorShapes / expectedDiscriminatorShapes', () => {
+  const count = (m: Map<string, number[]>, skipBuffers = false): number =>
+    sumOf([...m].filter(([k]) => !skipBuffers || !/weight_[uv]$/.test(k)).map(([, s]) => s.reduce((a, b) => a * b, 1)));
+
+  it('give the official parameter counts of docs/ugatit.md (ngf 64, 4 blocks, 256²)', () => {
+    expect(count(expectedGeneratorShapes({ light: false, ngf: 64, n_blocks: 4, img_size: 256 }))).toBe(278_959_808);
+    expect(count(expectedGeneratorShapes({ light: true, ngf: 64, n_blocks: 4, img_size: null }))).toBe(10_589_888);
+    expect(count(expectedDiscriminatorShapes(64, 7), true)).toBe(53_130_176);
+    expect(count(expectedDiscriminatorShapes(64, 5), true)).toBe(3_290_560);
+  });
+
+  it('list exactly the fixture tensor names', () => {
+    expect([...expectedGeneratorShapes({ light: true, ngf: 8, n_blocks: 2, img_size: null }).keys()].sort()).toEqual([...lightState.genA2B!.keys()].sort());
+    expect([...expectedDiscriminatorShapes(8, 5).keys()].sort()).toEqual([...lightState.disLA!.keys()].sort());
+  });
+});
+
+describe('importTorchCheckpoint', () => {
+  it('writes our checkpoint with the same tensors, bit for bit, and the inferred config', async () => {
+    const out = path.join(work, 'ck-light');
+    const sut = await importTorchCheckpoint({ file: lightPt, outDir: out });
+
+    expect(sut.config).toMatchObject({ light: true, ngf: 8, n_blocks: 2, img_size: 256, ndf: 8, step: 0, source: { kind: 'torch-import', img_size_from: 'default' } });
+    expect(sut.networks.genA2B).toEqual({ tensors: 32, params: 94_040 });
+    const loaded = await loadCheckpoint(out);
+    for (const net of NETWORK_NAMES) {
+      for (const [name, t] of lightState[net]!) {
+        const got = loaded.state[net]!.get(name)!;
+        expect(got.shape).toEqual(t.shape);
+        expect(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))).toBe(true);
+      }
+    }
+  });
+
+  it('records --img-size for light models and rejects one that contradicts a full model', async () => {
+    const light = await importTorchCheckpoint({ file: lightPt, outDir: path.join(work, 'ck-light-128'), imgSize: 128 });
+    expect(light.config.img_size).toBe(128);
+    expect(light.config.source.img_size_from).toBe('flag');
+
+    const out = path.join(work, 'ck-full-bad');
+    await expect(importTorchCheckpoint({ file: fullPt, outDir: out, imgSize: 128 })).rejects.toBeInstanceOf(UsageError);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a non-empty output directory unless forced', async () => {
+    const out = path.join(work, 'occupied');
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'keep.txt'), 'mine');
+    await expect(importTorchCheckpoint({ file: fullPt, outDir: out })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(readdirSync(out)).toEqual(['keep.txt']);
+
+    const sut = await importTorchCheckpoint({ file: fullPt, outDir: out, force: true });
+    expect(sut.config.img_size).toBe(64);
+    expect(readdirSync(out).sort()).toEqual(['config.json', 'weights.safetensors']);
+  });
+
+  it('writes nothing, not even a temporary directory, when the file is bad', async () => {
+    const parent = mkdtempSync(path.join(work, 'bad-'));
+    const raw = rawOf(lightState);
+    delete raw.genB2A;
+    const bad = file('no-genB2A.pt', torchSave(raw));
+    await expect(importTorchCheckpoint({ file: bad, outDir: path.join(parent, 'ck') })).rejects.toMatchObject({ code: 'MISSING_NETWORK' });
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('takes the step from the official file name', () => {
+    expect(stepFromFileName('/x/selfie2anime_params_0100000.pt')).toBe(100000);
+    expect(stepFromFileName('/x/selfie2anime_params_latest.pt')).toBe(0);
+  });
+});
+
+describe('webtoon import-torch (CLI)', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [path.join(repoRoot, 'bin/webtoon.mjs'), 'import-torch', ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'test' } });
+
+  it('prints a JSON summary and writes the checkpoint', () => {
+    const out = path.join(work, 'cli-ck');
+    const res = cli(fullPt, '--out', out);
+    expect(res.status).toBe(0);
+    const summary = JSON.parse(res.stdout);
+    expect(summary.out).toBe(out);
+    expect(summary.config).toMatchObject({ light: false, img_size: 64, ngf: 8 });
+    expect(Object.keys(summary.networks)).toEqual([...NETWORK_NAMES]);
+    expect(readdirSync(out).sort()).toEqual(['config.json', 'weights.safetensors']);
+  });
+
+  it('exits non-zero with a one-line typed error and no output for a bad file', () => {
+    const out = path.join(work, 'cli-bad');
+    const res = cli(file('cli-text.pt', 'not a zip'), '--out', out);
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/CheckpointError\[NOT_A_ZIP\]/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
