@@ -1,0 +1,48 @@
+/** What every command and handler gets: configuration, services, and the bot's own state. */
+import type { Client } from 'discord.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { DatabaseHandle } from '../db/client.ts';
+import type { FeedbackService } from '../db/feedback.service.ts';
+import type { RebalancingReport } from '../db/report.ts';
+import type { InferenceClient } from '../inference/inference.types.ts';
+import type { MessageLimits } from './error-messages.ts';
+import type { JobTracker } from './job-tracker.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+
+/** Settings the bot reads. A subset of {@link Config}, so tests can pass a plain object. */
+export type BotConfig = Pick<
+  Config,
+  | 'DISCORD_TOKEN'
+  | 'DISCORD_APPLICATION_ID'
+  | 'DISCORD_API_URL'
+  | 'DISCORD_ATTACHMENT_HOSTS'
+  | 'DOWNLOAD_TIMEOUT_MS'
+  | 'RATE_LIMIT_USER_PER_MIN'
+  | 'RATE_LIMIT_GUILD_PER_MIN'
+  | 'MAX_IMAGE_BYTES'
+  | 'MAX_IMAGE_PIXELS'
+  | 'MIN_FACE_PX'
+>;
+
+/** Everything the bot is built from (injected by the composition root or by tests). */
+export interface BotDeps {
+  config: BotConfig;
+  inference: InferenceClient;
+  feedback: FeedbackService;
+  /** The open database (for /webtoon-stats). */
+  database: DatabaseHandle;
+  /** Renders the rebalancing report's chart as PNG for /webtoon-stats (optional: no chart without it). */
+  renderChart?: (report: RebalancingReport) => Promise<Buffer>;
+  /** Optional: the bot closes what it owns on stop (defaults: nothing is closed). */
+  owns?: { inference?: boolean; database?: boolean };
+  logger?: Logger;
+}
+
+export interface BotContext extends BotDeps {
+  client: Client;
+  rateLimiter: RateLimiter;
+  jobs: JobTracker;
+  log: Logger;
+  limits: MessageLimits;
+}

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { config } from '../../config.ts';
+import { runBot } from '../../bot/main.ts';
+import { parseShards, runShards } from '../../bot/sharding.ts';
+
+/** `webtoon bot [--shards auto|N]` — run the Discord bot (what `npm start` runs). */
+export default function register(program: Command): void {
+  program
+    .command('bot')
+    .description('Run the Discord bot (needs DISCORD_TOKEN and DISCORD_APPLICATION_ID; see docs/bot.md)')
+    .option('--shards <auto|N>', 'run under discord.js sharding: auto (the API recommends a count) or a number of shards')
+    .action(async (opts: { shards?: string }) => {
+      const cfg = config();
+      if (opts.shards !== undefined) {
+        const running = await runShards(cfg, parseShards(opts.shards));
+        await running.stopped;
+        return;
+      }
+      const { stopped } = await runBot(cfg);
+      await stopped;
+    });
+}
