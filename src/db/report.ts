@@ -9,7 +9,45 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { ATTRIBUTES, type AttributeId } from './attributes.ts';
 import { rowsOf, type DatabaseHandle, type Db } from './client.ts';
+import { AppError } from '../errors.ts';
 import { checkDirection, type Direction } from './feedback.validation.ts';
+
+/** A report filter was malformed (a bad `--since`, direction or model version). */
+export class ReportError extends AppError<'INVALID_FILTER'> {}
+
+const RELATIVE_SINCE = /^(\d+)\s*([hdw])$/i;
+const UNIT_MS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/**
+ * Parse a `--since` value: an ISO date or date-time (`2026-02-01`, `2026-02-01T12:00:00Z`) or a
+ * duration before `now` (`12h`, `30d`, `2w`).
+ * @throws {ReportError} INVALID_FILTER naming what was expected and what was received.
+ */
+export function parseSince(text: string, now: Date = new Date()): Date {
+  const trimmed = text.trim();
+  const rel = RELATIVE_SINCE.exec(trimmed);
+  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2].toLowerCase()]);
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed)) {
+    const d = new Date(trimmed.length === 10 ? `${trimmed}T00:00:00Z` : trimmed);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  throw new ReportError('INVALID_FILTER', `since: expected an ISO date (2026-02-01), date-time, or a duration like 12h, 30d, 2w; received ${JSON.stringify(text)}`, {
+    parameter: 'since',
+    received: text,
+  });
+}
+
+function checkFilters(filters: ReportFilters): void {
+  if (filters.since !== undefined && (!(filters.since instanceof Date) || Number.isNaN(filters.since.getTime()))) {
+    throw new ReportError('INVALID_FILTER', `since: expected a valid Date, received ${String(filters.since)}`, { parameter: 'since' });
+  }
+  if (filters.direction !== undefined && filters.direction !== 'a2b' && filters.direction !== 'b2a') {
+    throw new ReportError('INVALID_FILTER', `direction: expected 'a2b' or 'b2a', received ${JSON.stringify(filters.direction)}`, { parameter: 'direction', received: filters.direction });
+  }
+  if (filters.modelVersion !== undefined && (typeof filters.modelVersion !== 'string' || filters.modelVersion.trim() === '')) {
+    throw new ReportError('INVALID_FILTER', `modelVersion: expected a non-empty string, received ${JSON.stringify(filters.modelVersion)}`, { parameter: 'modelVersion' });
+  }
+}
 
 /** Largest recommended oversampling factor. */
 export const OVERSAMPLING_CAP = 4;
@@ -345,6 +383,7 @@ export async function queryReportInput(db: Db, filters: ReportFilters = {}): Pro
  * @param database - an open handle (or its drizzle db), already migrated.
  */
 export async function buildReport(database: DatabaseHandle | Db, filters: ReportFilters = {}, generatedAt: Date = new Date()): Promise<RebalancingReport> {
+  checkFilters(filters);
   const db = 'kind' in database && 'close' in database ? database.db : (database as Db);
   return computeReport(await queryReportInput(db, filters), filters, generatedAt);
 }
