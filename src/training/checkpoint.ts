@@ -117,7 +117,8 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<{ d
   }
   validateState(ckpt.state, config);
   await mkdir(dir, { recursive: true });
-  const metadata = { format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_FORMAT_VERSION), step: String(config.step) };
+  // No step or other config in the metadata: the weights file's hash identifies the weights alone.
+  const metadata = { format: CHECKPOINT_FORMAT, formatVersion: String(CHECKPOINT_FORMAT_VERSION) };
   await rm(path.join(dir, CONFIG_FILE), { force: true }); // incomplete until config.json is back
   await writeSafetensors(path.join(dir, WEIGHTS_FILE), flattenState(ckpt.state), { metadata });
   if (ckpt.optimizer) await writeSafetensors(path.join(dir, OPTIMIZER_FILE), ckpt.optimizer, { metadata });
