@@ -28,7 +28,7 @@ const SMALL = { light: true, ngf: 4, n_blocks: 1, img_size: 16 } as const;
 
 const shapesOf = (sd: StateDict): Record<string, number[]> => Object.fromEntries([...sd].map(([k, v]) => [k, v.shape]));
 const paramCount = (net: Generator | Discriminator): number => [...net.trainableVariables().values()].reduce((n, v) => n + v.size, 0);
-const input = (shape: number[], seed: number): tf.Tensor4D => tf.randomUniform(shape, -1, 1, 'float32', seed) as tf.Tensor4D;
+const input = (shape: number[], seed: number): tf.Tensor4D => tf.randomUniform(shape as [number, number, number, number], -1, 1, 'float32', seed);
 const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 function withoutOne(sd: StateDict, name: string): StateDict {
@@ -169,7 +169,7 @@ describe('createGenerator', () => {
     const vars = [...sut.trainableVariables().values()];
     const step = (): void => {
       const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.mean(tf.abs(tf.sub(sut.apply(x, { training: true }).image, x)))) as tf.Scalar, vars);
-      opt.applyGradients(grads);
+      opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
       tf.dispose([value, ...Object.values(grads)]);
       sut.clipRho();
     };
@@ -266,7 +266,7 @@ describe('createDiscriminator', () => {
     const vars = [...sut.trainableVariables().values()];
     const step = (): void => {
       const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.mean(tf.square(sut.apply(x, { training: true }).patch))) as tf.Scalar, vars);
-      opt.applyGradients(grads);
+      opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
       tf.dispose([value, ...Object.values(grads)]);
     };
     step();
