@@ -1,0 +1,293 @@
+/**
+ * Every sharp call of the inference pipeline lives here: identifying and decoding uploads (with the
+ * limits that keep a decompression bomb from being decoded), cropping, resizing, composing the output
+ * and encoding PNG. Decoded images are always 8-bit sRGB RGB, row-major, 3 channels.
+ */
+import sharp from 'sharp';
+import { InferenceError } from './inference.errors.ts';
+
+/** An 8-bit RGB image, row-major (HWC), 3 channels. */
+export interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 3;
+}
+
+/** The formats accepted, identified by their first bytes. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif';
+
+export interface IntakeLimits {
+  /** Largest upload in bytes. */
+  maxBytes: number;
+  /** Largest decoded image in pixels (width × height), checked from the header before decoding. */
+  maxPixels: number;
+  /** Smallest usable side in pixels. */
+  minSide: number;
+}
+
+sharp.cache(false);
+
+/** Identify an accepted format from the magic bytes; null when it is none of them. */
+export function sniffFormat(buf: Uint8Array): ImageFormat | null {
+  const b = buf;
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a)
+    return 'png';
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return 'webp';
+  if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
+  return null;
+}
+
+/** A best guess at what an unsupported upload is, for the error message. */
+export function describeUnsupported(buf: Uint8Array): string {
+  const head = ascii(buf, 0, Math.min(buf.length, 512)).replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  if (head.startsWith('%pdf')) return 'PDF document';
+  if ((buf[0] === 0x49 && buf[1] === 0x49 && buf[2] === 0x2a) || (buf[0] === 0x4d && buf[1] === 0x4d && buf[3] === 0x2a)) return 'TIFF image';
+  if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return 'SVG image';
+  if (head.startsWith('<!doctype html') || head.startsWith('<html')) return 'HTML page';
+  if (buf.length >= 12 && ascii(buf, 4, 8) === 'ftyp') return 'HEIF/AVIF or MP4 file';
+  if (buf[0] === 0x42 && buf[1] === 0x4d) return 'BMP image';
+  if (buf[0] === 0x50 && buf[1] === 0x4b) return 'ZIP archive';
+  if (head.startsWith('<?xml')) return 'XML document';
+  let printable = 0;
+  const n = Math.min(buf.length, 512);
+  for (let i = 0; i < n; i++) {
+    const c = buf[i];
+    if (c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 0xc0) printable++;
+  }
+  if (n > 0 && printable / n > 0.95) return 'text file';
+  return 'unknown binary file';
+}
+
+function ascii(b: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < Math.min(end, b.length); i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+/** What the header says, before any pixel is decoded. */
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** EXIF orientation 1–8 (1 when absent). */
+  orientation: number;
+  hasAlpha: boolean;
+  space: string;
+  pages: number;
+}
+
+/**
+ * Check an upload without decoding its pixels: size, magic bytes, then the header's dimensions.
+ * @throws {InferenceError} EMPTY_FILE, TOO_LARGE, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, TOO_MANY_PIXELS, IMAGE_TOO_SMALL
+ */
+export async function inspectImage(buf: Uint8Array, limits: IntakeLimits): Promise<ImageHeader> {
+  if (buf.length === 0) throw new InferenceError('EMPTY_FILE', 'The file is empty (0 bytes). Please attach a photo.', { bytes: 0 });
+  if (buf.length > limits.maxBytes) {
+    throw new InferenceError(
+      'TOO_LARGE',
+      `The file is too large (${formatBytes(buf.length)}); the limit is ${formatBytes(limits.maxBytes)}.`,
+      { bytes: buf.length, limit: limits.maxBytes },
+    );
+  }
+  const format = sniffFormat(buf);
+  if (format === null) {
+    const detected = describeUnsupported(buf);
+    throw new InferenceError(
+      'UNSUPPORTED_FORMAT',
+      `This file is not a supported image (it looks like a ${detected}). Please send a JPEG, PNG, WebP or GIF.`,
+      { detected, bytes: buf.length, accepted: ['jpeg', 'png', 'webp', 'gif'] },
+    );
+  }
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw corrupt(format, buf.length, err);
+  }
+  if (!meta.width || !meta.height || (meta.format !== format && !(format === 'jpeg' && meta.format === 'jpeg'))) {
+    throw new InferenceError('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read (its header is damaged).`, {
+      format,
+      headerFormat: meta.format,
+      bytes: buf.length,
+    });
+  }
+  // GIF/WebP report the height of all frames stacked only with `pages`; we decode the first frame.
+  const height = meta.pageHeight ?? meta.height;
+  const width = meta.width;
+  const pixels = width * height;
+  if (pixels > limits.maxPixels) {
+    throw new InferenceError(
+      'TOO_MANY_PIXELS',
+      `The image is too big to process (${width}×${height} = ${(pixels / 1e6).toFixed(1)} megapixels); the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels.`,
+      { width, height, pixels, limit: limits.maxPixels },
+    );
+  }
+  if (Math.min(width, height) < limits.minSide) {
+    throw new InferenceError(
+      'IMAGE_TOO_SMALL',
+      `The image is too small (${width}×${height}); each side must be at least ${limits.minSide} pixels.`,
+      { width, height, minSide: limits.minSide },
+    );
+  }
+  return {
+    format,
+    width,
+    height,
+    orientation: meta.orientation ?? 1,
+    hasAlpha: meta.hasAlpha ?? false,
+    space: meta.space ?? 'unknown',
+    pages: meta.pages ?? 1,
+  };
+}
+
+/**
+ * Inspect, then decode the first frame: EXIF orientation applied, alpha flattened onto white, sRGB, RGB.
+ * @throws {InferenceError} as {@link inspectImage}, and CORRUPT_IMAGE for truncated or damaged data.
+ */
+export async function decodeImage(buf: Uint8Array, limits: IntakeLimits): Promise<{ image: RawImage; header: ImageHeader }> {
+  const header = await inspectImage(buf, limits);
+  try {
+    const { data, info } = await sharp(buf, {
+      failOn: 'error',
+      limitInputPixels: limits.maxPixels,
+      pages: 1,
+      page: 0,
+      autoOrient: true,
+    })
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 channels after decode, got ${info.channels}`);
+    return { image: { data, width: info.width, height: info.height, channels: 3 }, header };
+  } catch (err) {
+    throw corrupt(header.format, buf.length, err);
+  }
+}
+
+function corrupt(format: string, bytes: number, err: unknown): InferenceError {
+  const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new InferenceError(
+    'CORRUPT_IMAGE',
+    `The ${format.toUpperCase()} file is damaged or incomplete and could not be decoded. Please send the original photo again.`,
+    { format, bytes, reason },
+    { cause: err },
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${n} bytes`;
+}
+
+/** An integer pixel rectangle. */
+export interface Rect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Cut `rect` out of `img` (must lie inside) and resize it to `size`×`size` (Lanczos when shrinking). */
+export async function cropResize(img: RawImage, rect: Rect, size: number): Promise<RawImage> {
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .extract(rect)
+    .resize(size, size, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/**
+ * Fit `img` into a `size`×`size` square anchored top-left, padding the rest with black; returns the
+ * scale (square pixels per image pixel), so a point maps back as `p / scale`.
+ */
+export async function letterbox(img: RawImage, size: number): Promise<{ image: RawImage; scale: number }> {
+  const scale = size / Math.max(img.width, img.height);
+  const w = Math.max(1, Math.round(img.width * scale));
+  const h = Math.max(1, Math.round(img.height * scale));
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(w, h, { fit: 'fill', kernel: 'cubic' })
+    .extend({ right: size - w, bottom: size - h, background: { r: 0, g: 0, b: 0 } })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { image: { data, width: info.width, height: info.height, channels: 3 }, scale };
+}
+
+/** Resize an RGB image to `size`×`size` (Lanczos 3). */
+export async function resizeSquare(img: RawImage, size: number): Promise<RawImage> {
+  if (img.width === size && img.height === size) return img;
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(size, size, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/** Resize a one-channel 8-bit map to `size`×`size` bilinearly (as OpenCV's default resize). */
+export async function resizeGray(data: Uint8Array, width: number, height: number, size: number): Promise<Buffer> {
+  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 1 } })
+    .resize(size, size, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
+}
+
+/** Grey version (luma, 1 channel) of an RGB image, for the cascade detector. */
+export async function toGray(img: RawImage): Promise<Buffer> {
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).greyscale().extractChannel(0).raw().toBuffer();
+}
+
+/** Lay tiles of equal height side by side, left to right. */
+export async function hconcat(tiles: RawImage[]): Promise<RawImage> {
+  return grid(tiles, tiles.length);
+}
+
+/** Lay tiles (all the same size) in a grid with `columns` columns, white where the last row is short. */
+export async function grid(tiles: RawImage[], columns: number): Promise<RawImage> {
+  if (tiles.length === 0) throw new Error('grid: no tiles');
+  const tw = tiles[0].width;
+  const th = tiles[0].height;
+  const rows = Math.ceil(tiles.length / columns);
+  const cols = Math.min(columns, tiles.length);
+  const { data, info } = await sharp({ create: { width: tw * cols, height: th * rows, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(
+      tiles.map((t, i) => ({
+        input: t.data,
+        raw: { width: t.width, height: t.height, channels: 3 as const },
+        left: (i % cols) * tw,
+        top: Math.floor(i / cols) * th,
+      })),
+    )
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/** Encode RGB pixels as PNG. */
+export async function encodePng(img: RawImage): Promise<Buffer> {
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+}
+
+/** Test and tool helper: decode any image sharp reads to RGB without the intake checks. */
+export async function decodeUnchecked(buf: Uint8Array): Promise<RawImage> {
+  const { data, info } = await sharp(buf).autoOrient().flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/** Test and tool helper: encode RGB pixels as JPEG. */
+export async function encodeJpeg(img: RawImage, quality = 90): Promise<Buffer> {
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality }).toBuffer();
+}
+
+/** Bench/test helper: resize to an exact width × height. */
+export async function resizeTo(img: RawImage, width: number, height: number): Promise<RawImage> {
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}

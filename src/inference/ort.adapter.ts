@@ -1,0 +1,143 @@
+/**
+ * The one module that owns onnxruntime-node: the table from device names to execution providers,
+ * session creation with the CUDA → CPU fallback, and tensor runs.
+ */
+import * as ort from 'onnxruntime-node';
+import { ConfigError } from '../errors.ts';
+import { moduleLogger } from '../logger.ts';
+
+const log = moduleLogger('inference.ort');
+
+/** Device names accepted in ORT_PROVIDERS and what onnxruntime-node calls them. `null` = known but not supported here. */
+const DEVICE_TABLE: Record<string, string | null> = {
+  cuda: 'cuda',
+  cpu: 'cpu',
+  tensorrt: null,
+  dml: null,
+  coreml: null,
+  webgpu: null,
+};
+
+/** The device names this build can use. */
+export const SUPPORTED_DEVICES = Object.keys(DEVICE_TABLE).filter((k) => DEVICE_TABLE[k] !== null);
+
+/**
+ * Map configured device names to ORT execution providers, in order.
+ * @throws {ConfigError} for an unknown or unsupported name, listing the valid ones.
+ */
+export function resolveProviders(devices: readonly string[]): string[] {
+  if (devices.length === 0) throw new ConfigError('CONFIG_INVALID', `ORT_PROVIDERS is empty; use some of: ${SUPPORTED_DEVICES.join(', ')}`);
+  return devices.map((d) => {
+    const name = d.toLowerCase();
+    if (!(name in DEVICE_TABLE)) {
+      throw new ConfigError('CONFIG_INVALID', `Unknown execution provider "${d}" in ORT_PROVIDERS; valid: ${SUPPORTED_DEVICES.join(', ')}`, {
+        provider: d,
+        valid: SUPPORTED_DEVICES,
+      });
+    }
+    const ep = DEVICE_TABLE[name];
+    if (ep === null) {
+      throw new ConfigError('CONFIG_INVALID', `Execution provider "${d}" is not supported by this build; valid: ${SUPPORTED_DEVICES.join(', ')}`, {
+        provider: d,
+        valid: SUPPORTED_DEVICES,
+      });
+    }
+    return ep;
+  });
+}
+
+export interface SessionOptions {
+  /** Device names from ORT_PROVIDERS, e.g. ['cuda', 'cpu']. */
+  devices: readonly string[];
+  /** Intra-op threads; 0 lets ONNX Runtime decide. */
+  threads: number;
+}
+
+/** Providers that failed to load in this process, with the reason (logged once each). */
+const failedProviders = new Map<string, string>();
+
+/** Why each provider was skipped so far (for diagnostics and tests). */
+export function providerFailures(): ReadonlyMap<string, string> {
+  return failedProviders;
+}
+
+/**
+ * A loaded ONNX model. The owner calls {@link OrtModel.dispose}.
+ */
+export class OrtModel {
+  constructor(
+    private readonly session: ort.InferenceSession,
+    /** The execution provider the session runs on. */
+    readonly provider: string,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Declared shape and type of an input or output (symbolic dims as strings), or undefined. */
+  signature(name: string): { type: string; shape: (number | string)[] } | undefined {
+    const all = [...this.session.inputMetadata, ...this.session.outputMetadata];
+    const m = all.find((x) => x.name === name);
+    if (!m || !m.isTensor) return undefined;
+    return { type: m.type, shape: [...m.shape] };
+  }
+
+  /** Run with float32 inputs; returns each output's data and dims. */
+  async run(
+    feeds: Record<string, { data: Float32Array; dims: readonly number[] }>,
+  ): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
+    const out = await this.session.run(ortFeeds);
+    const res: Record<string, { data: Float32Array; dims: number[] }> = {};
+    for (const [k, t] of Object.entries(out)) {
+      res[k] = { data: t.data as Float32Array, dims: [...t.dims] };
+      t.dispose?.();
+    }
+    return res;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Create a session on the first provider that loads, in the configured order. A provider that cannot
+ * load (CUDA without its libraries) is logged once with the reason and skipped from then on.
+ * @throws the last provider's error when none loads.
+ */
+export async function createModel(model: string | Uint8Array, opts: SessionOptions): Promise<OrtModel> {
+  const providers = resolveProviders(opts.devices);
+  let lastError: unknown;
+  for (const ep of providers) {
+    if (failedProviders.has(ep)) continue;
+    try {
+      const so: ort.InferenceSession.SessionOptions = {
+        executionProviders: [ep],
+        logSeverityLevel: 3,
+        graphOptimizationLevel: 'all',
+        ...(opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+      };
+      const session =
+        typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
+      return new OrtModel(session, ep);
+    } catch (err) {
+      lastError = err;
+      const reason = err instanceof Error ? err.message : String(err);
+      // A model that is itself broken fails on every provider: only remember provider-load failures.
+      if (ep !== 'cpu' && /Failed to load|provider|shared library|not available/i.test(reason)) {
+        failedProviders.set(ep, reason);
+        log.warn({ provider: ep, reason }, `execution provider ${ep} cannot load; falling back to the next one`);
+        continue;
+      }
+      throw err;
+    }
+  }
+  throw lastError ?? new Error('no execution provider could be loaded');
+}
