@@ -16,7 +16,7 @@ import {
 import { loadCheckpoint } from '../../src/training/checkpoint.ts';
 import { CheckpointError, NETWORK_NAMES, type NamedTensor, type UgatitState } from '../../src/training/tensors.ts';
 import { UsageError } from '../../src/errors.ts';
-import { f32Raw, PickleWriter, torchSave, type RawTensor } from '../fixtures/torch-import/torch-save.ts';
+import { f32Raw, PickleWriter, toZip64, torchSave, type RawTensor } from '../fixtures/torch-import/torch-save.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.resolve(repoRoot, '../shared/fixtures');
@@ -107,6 +107,28 @@ describe('readTorchCheckpoint', () => {
     const pt = file('strided.pt', torchSave({ genA2B: { w: t } }));
     const sut = readTorchCheckpoint(pt, { require: [] });
     expect(sut.genA2B!.get('w')).toEqual({ shape: [2, 3], data: Float32Array.from([0, 2, 4, 1, 3, 5]) });
+  });
+
+  it('reads zip64 archives (the layout of checkpoints over 4 GiB)', () => {
+    const raw = { genA2B: rawOf(lightState).genA2B };
+    const sut = readTorchCheckpoint(file('zip64.pt', toZip64(torchSave(raw))), { require: ['genA2B'] });
+    expect(sut.genA2B).toEqual(lightState.genA2B);
+  });
+
+  it('reads two tensors that share one storage', () => {
+    const storage = new Uint8Array(Float32Array.from([1, 2, 3, 4, 5, 6]).buffer);
+    const a: RawTensor = { storageType: 'FloatStorage', storage, numel: 6, offset: 0, size: [2, 3], stride: [3, 1] };
+    const pickle = new PickleWriter().proto().emptyDict().mark().str('genA2B').emptyDict().mark();
+    for (const [name, offset, size] of [['a', 0, [2, 3]], ['b', 4, [2]]] as const) {
+      pickle.str(name).global('torch._utils', '_rebuild_tensor_v2').mark();
+      pickle.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(6).tuple().binpersid();
+      pickle.int(offset).intTuple([...size]).intTuple(size.length === 2 ? [3, 1] : [1]).newfalse().emptyDict().tuple().reduce();
+    }
+    pickle.setitems().setitems().stop();
+    const pt = file('shared.pt', torchSave({ genA2B: { a } }, { pickle: pickle.bytes() }));
+    const sut = readTorchCheckpoint(pt, { require: [] }).genA2B!;
+    expect(sut.get('a')!.data).toEqual(Float32Array.from([1, 2, 3, 4, 5, 6]));
+    expect(sut.get('b')!.data).toEqual(Float32Array.from([5, 6]));
   });
 
   it('converts float64, float16 and bfloat16 storages to float32', () => {

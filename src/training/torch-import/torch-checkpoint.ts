@@ -77,6 +77,15 @@ function readFromArchive(zip: ZipArchive, file: string, required: readonly Netwo
     throw new CheckpointError('MISSING_NETWORK', `${file} lacks network(s) ${missing.join(', ')} (has ${present.join(', ')})`, { file, missing, present });
   }
 
+  // Storages are read lazily and dropped after their last tensor, so peak memory stays near one copy.
+  const pending = new Map<string, number>();
+  for (const net of present) {
+    const sd = root.entries.get(net);
+    if (!(sd instanceof PyDict)) continue;
+    for (const v of sd.entries.values()) {
+      if (v && typeof v === 'object' && 'kind' in v && v.kind === 'tensor') pending.set(v.storage.key, (pending.get(v.storage.key) ?? 0) + 1);
+    }
+  }
   const storageBytes = new Map<string, Buffer>();
   const loadStorage = (ref: StorageRef): Buffer => {
     let bytes = storageBytes.get(ref.key);
@@ -86,6 +95,9 @@ function readFromArchive(zip: ZipArchive, file: string, required: readonly Netwo
       bytes = zip.read(entryName);
       storageBytes.set(ref.key, bytes);
     }
+    const left = (pending.get(ref.key) ?? 1) - 1;
+    pending.set(ref.key, left);
+    if (left <= 0) storageBytes.delete(ref.key);
     return bytes;
   };
 
