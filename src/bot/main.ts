@@ -45,21 +45,13 @@ async function createInference(cfg: Config): Promise<InferenceClient> {
   return mod.createInferenceClient(cfg);
 }
 
-/** The db's chart renderer for /webtoon-stats, when present. */
-async function chartRenderer(): Promise<((report: RebalancingReport) => Promise<Buffer>) | undefined> {
-  for (const specifier of ['../db/report-chart.ts', '../db/report.chart.ts']) {
-    try {
-      const mod = (await import(specifier)) as { renderReportChart?: (r: RebalancingReport) => Promise<Buffer> | Buffer };
-      if (typeof mod.renderReportChart === 'function') {
-        const render = mod.renderReportChart;
-        return async (r) => render(r);
-      }
-    } catch {
-      /* not there */
-    }
-  }
-  log.warn('no report chart renderer found; /webtoon-stats answers without the chart');
-  return undefined;
+/**
+ * The chart for /webtoon-stats, loaded on first use: vega (inside report-chart) must not be imported
+ * before discord.js, whose inspect polyfill then fails to load ("string \"Set()\" is not iterable").
+ */
+async function renderChart(report: RebalancingReport): Promise<Buffer> {
+  const { renderReportChart } = await import('../db/report-chart.ts');
+  return renderReportChart(report);
 }
 
 export interface RunningBot {
@@ -93,7 +85,7 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
       inference,
       database,
       feedback: new FeedbackService(database),
-      renderChart: await chartRenderer(),
+      renderChart,
       owns: { inference: !opts.inference, database: !opts.database },
     });
     let resolveStopped!: () => void;

@@ -113,9 +113,11 @@ export async function handleTranslation(ctx: BotContext, interaction: CommandInt
     await replyWithError(ctx, interaction, err);
     return;
   }
-  // 2. acknowledge within Discord's 3 seconds
-  await interaction.deferReply(req.private ? { flags: MessageFlags.Ephemeral } : {});
-  await ctx.jobs.run(() => translateAndReply(ctx, interaction, attachment, req, log));
+  // 2. acknowledge within Discord's 3 seconds; tracked from here so shutdown waits for it
+  await ctx.jobs.run(async () => {
+    await interaction.deferReply(req.private ? { flags: MessageFlags.Ephemeral } : {});
+    await translateAndReply(ctx, interaction, attachment, req, log);
+  });
 }
 
 async function translateAndReply(

@@ -120,6 +120,8 @@ export class DiscordStandIn extends EventEmitter {
   readonly registeredCommands = new Map<string, any[]>();
   /** Identify payloads received (one per shard connection). */
   readonly identifies: any[] = [];
+  /** Ids of attachments whose bytes were downloaded from the CDN route, in order. */
+  readonly downloads: string[] = [];
   private readonly files = new Map<string, StoredFile>();
   private readonly sessions = new Set<Session>();
   private readonly recommendedShards: number;
@@ -554,6 +556,7 @@ export class DiscordStandIn extends EventEmitter {
         res.writeHead(404).end();
         return;
       }
+      this.downloads.push(file.id);
       res.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.bytes.length) });
       res.end(file.bytes);
       return;

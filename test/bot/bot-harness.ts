@@ -1,0 +1,112 @@
+/**
+ * Starts the bot's real entry ({@link runBot}) against the local Discord stand-in, with a real
+ * database (PGlite in memory, or Postgres from test/helpers/databases.ts) and the real inference
+ * worker serving tiny generators made by our exporter.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { DatabaseHandle } from '../../src/db/client.ts';
+import { FeedbackService } from '../../src/db/feedback.service.ts';
+import type { InferenceClient } from '../../src/inference/inference.types.ts';
+import { runBot, type RunningBot } from '../../src/bot/main.ts';
+import { DiscordStandIn } from '../discord-stand-in/discord-stand-in.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SHARED = path.resolve(REPO_ROOT, '../shared');
+export const ASTRONAUT = path.join(SHARED, 'data/photos/astronaut.png');
+
+export interface Harness {
+  standIn: DiscordStandIn;
+  config: Config;
+  running: RunningBot;
+  feedback: FeedbackService;
+  database: DatabaseHandle;
+  modelsDir: string;
+  /** Stop the bot (graceful) and the stand-in; keeps the database open for the caller. */
+  stopBot(): Promise<void>;
+  /** Start a fresh bot process-equivalent (new client, same database and stand-in): a restart. */
+  restartBot(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Tiny generators for both directions in a fresh MODELS_DIR (made by our exporter). */
+export async function makeModelsDir(): Promise<{ dir: string; cleanup: () => void }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'webtoon-bot-models-'));
+  const helperPath = '../helpers/models.ts';
+  const helpers = (await import(helperPath)) as Record<string, unknown>;
+  const write = (helpers.writeTinyModels ?? helpers.makeTinyModels ?? helpers.createTinyModels) as ((dir: string) => Promise<unknown>) | undefined;
+  if (typeof write !== 'function') throw new Error(`test/helpers/models.ts exports none of writeTinyModels/makeTinyModels/createTinyModels: ${Object.keys(helpers).join(', ')}`);
+  await write(dir);
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function createRealInference(cfg: Config): Promise<InferenceClient> {
+  const specifier = '../../src/inference/index.ts';
+  const mod = (await import(specifier)) as { createInferenceClient: (c: Config) => Promise<InferenceClient> };
+  return mod.createInferenceClient(cfg);
+}
+
+export interface HarnessOptions {
+  database: DatabaseHandle;
+  env?: Record<string, string>;
+  modelsDir?: string;
+  /** Only for developing the suite before the worker exists; the committed suite uses the real one. */
+  inference?: () => Promise<InferenceClient>;
+}
+
+/** Development hook (set by a setup file given on the command line); unset in the committed suite. */
+function devInference(): (() => Promise<InferenceClient>) | undefined {
+  return (globalThis as { __devInference?: () => Promise<InferenceClient> }).__devInference;
+}
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const standIn = new DiscordStandIn();
+  await standIn.start();
+  const models = opts.modelsDir || opts.inference || devInference() ? { dir: opts.modelsDir ?? os.tmpdir(), cleanup: () => undefined } : await makeModelsDir();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'webtoon-bot-data-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    MODELS_DIR: models.dir,
+    ORT_PROVIDERS: 'cpu',
+    ORT_THREADS: '1',
+    DISCORD_TOKEN: standIn.token,
+    DISCORD_APPLICATION_ID: standIn.applicationId,
+    DISCORD_API_URL: standIn.apiUrl,
+    DISCORD_ATTACHMENT_HOSTS: '127.0.0.1',
+    DOWNLOAD_TIMEOUT_MS: '5000',
+    RATE_LIMIT_USER_PER_MIN: '0',
+    RATE_LIMIT_GUILD_PER_MIN: '0',
+    MAX_IMAGE_BYTES: String(2 * 1024 * 1024),
+    ...opts.env,
+  });
+  const start = async () => runBot(config, { handleSignals: false, database: opts.database, inference: (opts.inference ?? devInference()) ? await (opts.inference ?? devInference())!() : undefined });
+  let running = await start();
+  const h: Harness = {
+    standIn,
+    config,
+    get running() {
+      return running;
+    },
+    feedback: new FeedbackService(opts.database),
+    database: opts.database,
+    modelsDir: models.dir,
+    async stopBot() {
+      await running.bot.stop(5_000);
+    },
+    async restartBot() {
+      await running.bot.stop(5_000);
+      running = await start();
+    },
+    async dispose() {
+      await running.bot.stop(5_000).catch(() => undefined);
+      await standIn.stop();
+      models.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}

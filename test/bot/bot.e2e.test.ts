@@ -1,0 +1,405 @@
+/**
+ * End to end: the bot's real entry (runBot) against the local Discord stand-in, with the real
+ * inference worker (tiny generators from our exporter) and the real database. Every test asserts
+ * what a member would see (the stand-in's record of the bot's messages) and what landed in the database.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/client.ts';
+import { ATTRIBUTES } from '../../src/db/attributes.ts';
+import { countRows, dbTargets, useTestDatabase } from '../helpers/databases.ts';
+import type { InteractionRecord, StandInUser, StoredMessage } from '../discord-stand-in/discord-stand-in.ts';
+import { ASTRONAUT, startHarness, type Harness } from './bot-harness.ts';
+
+const EPHEMERAL = 64;
+const astronaut = readFileSync(ASTRONAUT);
+
+async function plainPng(width = 256, height = 256): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#8a8a8a' } }).png().toBuffer();
+}
+
+async function generationRows(h: Harness): Promise<Record<string, unknown>[]> {
+  return rowsOf(await h.database.db.execute(sql`select * from generations order by id`));
+}
+
+/** Wait for the interaction's original response to hold a final state (not "thinking…" nor a queue update). */
+async function finalReply(h: Harness, rec: InteractionRecord, timeoutMs = 60_000): Promise<StoredMessage> {
+  return h.standIn.waitFor(
+    () => {
+      const m = h.standIn.original(rec.id);
+      return m && (m.flags & 128) === 0 && !m.content.startsWith('⏳') ? m : undefined;
+    },
+    `the final reply to ${rec.payload.data.name ?? rec.payload.data.custom_id}`,
+    timeoutMs,
+  );
+}
+
+async function translate(h: Harness, user: StandInUser, bytes: Buffer, options: Record<string, string | boolean> = {}, command = 'webtoonify') {
+  const meta = await sharp(bytes).metadata();
+  const att = h.standIn.addAttachment(bytes, 'selfie.png', 'image/png', { width: meta.width!, height: meta.height! });
+  const rec = h.standIn.sendSlashCommand(user, command, { image: att, ...options });
+  const ack = await h.standIn.waitForCallback(rec);
+  const reply = await finalReply(h, rec);
+  return { rec, ack, reply, att };
+}
+
+describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot end to end ($label)', (target) => {
+  const db = useTestDatabase(target);
+  let h: Harness;
+  let alice: StandInUser;
+  let bob: StandInUser;
+  let carol: StandInUser;
+  let good: { rec: InteractionRecord; reply: StoredMessage; generationId: number };
+
+  beforeAll(async () => {
+    h = await startHarness({ database: db() });
+    alice = h.standIn.makeUser('alice');
+    bob = h.standIn.makeUser('bob');
+    carol = h.standIn.makeUser('carol');
+  });
+  afterAll(async () => {
+    await h?.dispose();
+  });
+
+  describe('/webtoonify with a good selfie', () => {
+    it('acknowledges within 3 s and answers with the translated face, an embed, a report button and vote reactions', async () => {
+      const { rec, ack, reply } = await translate(h, alice, astronaut);
+      expect(ack.type).toBe(5);
+      expect(ack.data.flags ?? 0).toBe(0);
+      expect(ack.at - rec.createdAt).toBeLessThan(3000);
+
+      expect(reply.files).toHaveLength(1);
+      const png = await sharp(reply.files[0].bytes).metadata();
+      expect(png.format).toBe('png');
+      expect([png.width, png.height]).toEqual([256, 256]);
+      expect(reply.embeds).toHaveLength(1);
+      const fields = Object.fromEntries(reply.embeds[0].fields.map((f: { name: string; value: string }) => [f.name, f.value]));
+      expect(fields.Direction).toBe('photo → webtoon');
+      expect(fields.Faces).toBe('1');
+      expect(fields.Model).toMatch(/\S/);
+      expect(fields.Time).toMatch(/^\d+\.\d s$/);
+      expect(reply.embeds[0].image.url).toBe(`attachment://${reply.files[0].filename}`);
+      const button = reply.components[0].components[0];
+      expect(button.label).toBe('Report a problem');
+      expect(button.custom_id).toMatch(/^report:\d+$/);
+
+      await h.standIn.waitFor(() => reply.reactions.get('👍')?.has(h.standIn.botUser.id) && reply.reactions.get('👎')?.has(h.standIn.botUser.id), 'the vote reactions');
+
+      const row = await h.feedback.findGenerationByMessageId(reply.id);
+      expect(row).toMatchObject({
+        userId: alice.id,
+        guildId: h.standIn.guildId,
+        channelId: h.standIn.channelId,
+        interactionId: rec.id,
+        direction: 'a2b',
+        modelVersion: fields.Model,
+        status: 'ok',
+        errorCode: null,
+        facesFound: 1,
+        inputSha256: createHash('sha256').update(astronaut).digest('hex'),
+      });
+      expect(button.custom_id).toBe(`report:${row!.id}`);
+      good = { rec, reply, generationId: row!.id };
+    });
+
+    it('answers privately (ephemeral, no reactions) when private is set', async () => {
+      const { ack, reply } = await translate(h, alice, astronaut, { private: true, side_by_side: true });
+      expect(ack.type).toBe(5);
+      expect(ack.data.flags).toBe(EPHEMERAL);
+      expect(reply.flags & EPHEMERAL).toBe(EPHEMERAL);
+      expect(reply.files).toHaveLength(1);
+      const png = await sharp(reply.files[0].bytes).metadata();
+      expect(png.width).toBe(512); // input crop and output side by side
+      expect(reply.reactions.size).toBe(0);
+    });
+  });
+
+  describe('failures', () => {
+    it('tells the member when no face is found, suggests the centre crop, and records the failure', async () => {
+      const before = await countRows(h.database, 'generations');
+      const bytes = await plainPng();
+      const { reply } = await translate(h, bob, bytes);
+      expect(reply.content).toContain("couldn't find a face");
+      expect(reply.content).toContain('crop: center');
+      expect(reply.files).toHaveLength(0);
+      expect(reply.embeds).toHaveLength(0);
+      const rows = await generationRows(h);
+      expect(rows).toHaveLength(before + 1);
+      expect(rows.at(-1)).toMatchObject({ user_id: bob.id, status: 'failed', error_code: 'NO_FACE', faces_found: 0, message_id: null, input_sha256: createHash('sha256').update(bytes).digest('hex') });
+    });
+
+    it('translates the centre square of a faceless image with crop: center', async () => {
+      const { reply } = await translate(h, bob, await plainPng(), { crop: 'center' });
+      expect(reply.files).toHaveLength(1);
+      const fields = Object.fromEntries(reply.embeds[0].fields.map((f: { name: string; value: string }) => [f.name, f.value]));
+      expect(fields.Faces).toBe('centre crop');
+    });
+
+    it('refuses an unsupported file ephemerally before downloading it, and writes nothing', async () => {
+      const before = await countRows(h.database, 'generations');
+      const downloads = h.standIn.downloads.length;
+      const att = h.standIn.addAttachment(Buffer.from('%PDF-1.4\n%\u00e2\u00e3\u00cf\u00d3\n'), 'face.pdf', 'application/pdf');
+      const rec = h.standIn.sendSlashCommand(bob, 'webtoonify', { image: att });
+      const cb = await h.standIn.waitForCallback(rec);
+      expect(cb.type).toBe(4);
+      expect(cb.data.flags).toBe(EPHEMERAL);
+      expect(cb.data.content).toContain('application/pdf');
+      expect(cb.data.content).toContain('PNG, JPEG or WebP');
+      expect(h.standIn.downloads.length).toBe(downloads);
+      expect(await countRows(h.database, 'generations')).toBe(before);
+    });
+
+    it('refuses an oversized file ephemerally before downloading it, saying what the limit is, and writes nothing', async () => {
+      const before = await countRows(h.database, 'generations');
+      const downloads = h.standIn.downloads.length;
+      const att = h.standIn.addAttachment(Buffer.alloc(16), 'huge.png', 'image/png', { width: 4000, height: 3000 }, 3 * 1024 * 1024);
+      const rec = h.standIn.sendSlashCommand(bob, 'webtoonify', { image: att });
+      const cb = await h.standIn.waitForCallback(rec);
+      expect(cb.type).toBe(4);
+      expect(cb.data.flags).toBe(EPHEMERAL);
+      expect(cb.data.content).toContain('too large (3 MB)');
+      expect(cb.data.content).toContain('limit is 2 MB');
+      expect(h.standIn.downloads.length).toBe(downloads);
+      expect(await countRows(h.database, 'generations')).toBe(before);
+    });
+
+    it('stops a download at the byte cap when the declared size was wrong', async () => {
+      const before = await countRows(h.database, 'generations');
+      const att = h.standIn.addAttachment(Buffer.alloc(3 * 1024 * 1024, 7), 'liar.png', 'image/png', { width: 512, height: 512 }, 1000);
+      const rec = h.standIn.sendSlashCommand(bob, 'webtoonify', { image: att });
+      const reply = await finalReply(h, rec);
+      expect(reply.content).toContain('too large');
+      expect(reply.files).toHaveLength(0);
+      expect(await countRows(h.database, 'generations')).toBe(before);
+    });
+
+    it('refuses to download from a host that is not an allowed attachment host', async () => {
+      const att = h.standIn.addAttachment(astronaut, 'selfie.png', 'image/png', { width: 512, height: 512 });
+      att.url = att.url.replace('127.0.0.1', 'localhost');
+      const downloads = h.standIn.downloads.length;
+      const rec = h.standIn.sendSlashCommand(bob, 'webtoonify', { image: att });
+      const reply = await finalReply(h, rec);
+      expect(reply.content).toContain('only download images uploaded to Discord');
+      expect(h.standIn.downloads.length).toBe(downloads);
+    });
+  });
+
+  describe('👍/👎 votes', () => {
+    const voteOf = (user: StandInUser) => h.feedback.voteOf(good.generationId, user.id);
+
+    it('records a vote, switches it, keeps it when the stale reaction is removed, and removes it', async () => {
+      h.standIn.react(bob, good.reply.id, '👍');
+      await expect.poll(() => voteOf(bob)).toBe('up');
+      h.standIn.react(bob, good.reply.id, '👎');
+      await expect.poll(() => voteOf(bob)).toBe('down');
+      h.standIn.react(bob, good.reply.id, '👍', true); // removing the old 👍 leaves the 👎
+      h.standIn.react(carol, good.reply.id, '👍'); // a later event, to know the previous one was handled
+      await expect.poll(() => voteOf(carol)).toBe('up');
+      expect(await voteOf(bob)).toBe('down');
+      h.standIn.react(bob, good.reply.id, '👎', true);
+      await expect.poll(() => voteOf(bob)).toBe(null);
+      expect(await h.feedback.voteCounts(good.generationId)).toEqual({ up: 1, down: 0 });
+    });
+
+    it("ignores the bot's own reactions and other emojis", async () => {
+      h.standIn.react(h.standIn.botUser, good.reply.id, '👎');
+      h.standIn.react(alice, good.reply.id, '🎉');
+      h.standIn.react(alice, good.reply.id, '👎');
+      await expect.poll(() => voteOf(alice)).toBe('down');
+      expect(await h.feedback.voteOf(good.generationId, h.standIn.botUser.id)).toBe(null);
+      expect(await h.feedback.voteCounts(good.generationId)).toEqual({ up: 1, down: 1 });
+    });
+
+    it('counts votes on a message the bot has not cached, after a restart', async () => {
+      await h.restartBot();
+      h.standIn.react(bob, good.reply.id, '👍');
+      await expect.poll(() => voteOf(bob)).toBe('up');
+      h.standIn.react(bob, good.reply.id, '👍', true);
+      await expect.poll(() => voteOf(bob)).toBe(null);
+    });
+  });
+
+  describe('Report a problem', () => {
+    it('stores a report with two attributes and a note, through the menu and the modal', async () => {
+      const click = h.standIn.clickButton(carol, good.reply, `report:${good.generationId}`);
+      const menuCb = await h.standIn.waitForCallback(click);
+      expect(menuCb.type).toBe(4);
+      expect(menuCb.data.flags).toBe(EPHEMERAL);
+      const menu = menuCb.data.components[0].components[0];
+      expect(menu.custom_id).toBe(`report-select:${good.generationId}`);
+      expect(menu.options.map((o: { value: string }) => o.value)).toEqual(ATTRIBUTES.map((a) => a.id));
+      expect(menu.max_values).toBe(ATTRIBUTES.length);
+
+      const menuMessage = h.standIn.original(click.id)!;
+      const pick = h.standIn.selectMenu(carol, menuMessage, menu.custom_id, ['gender', 'glasses']);
+      const modalCb = await h.standIn.waitForCallback(pick);
+      expect(modalCb.type).toBe(9);
+      expect(await h.feedback.reportsOf(good.generationId, carol.id)).toEqual([
+        { userId: carol.id, attribute: 'gender', note: null },
+        { userId: carol.id, attribute: 'glasses', note: null },
+      ]);
+
+      const submit = h.standIn.submitModal(carol, pick, { note: 'She lost her glasses and looks like a man' });
+      const doneCb = await h.standIn.waitForCallback(submit);
+      expect(doneCb.type).toBe(7);
+      expect(doneCb.data.content).toContain('Gender, Glasses');
+      expect(doneCb.data.components).toEqual([]);
+      const reports = await h.feedback.reportsOf(good.generationId, carol.id);
+      expect(reports.map((r) => [r.attribute, r.note])).toEqual([
+        ['gender', 'She lost her glasses and looks like a man'],
+        ['glasses', 'She lost her glasses and looks like a man'],
+      ]);
+    });
+
+    it('is idempotent: reporting the same attributes again adds no rows', async () => {
+      const before = await countRows(h.database, 'attribute_reports');
+      const click = h.standIn.clickButton(carol, good.reply, `report:${good.generationId}`);
+      await h.standIn.waitForCallback(click);
+      const pick = h.standIn.selectMenu(carol, h.standIn.original(click.id)!, `report-select:${good.generationId}`, ['glasses']);
+      expect((await h.standIn.waitForCallback(pick)).type).toBe(9);
+      expect(await countRows(h.database, 'attribute_reports')).toBe(before);
+    });
+
+    it('refuses a report on an unknown generation with a clear ephemeral message, writing nothing', async () => {
+      const before = await countRows(h.database, 'attribute_reports');
+      const click = h.standIn.clickButton(carol, good.reply, 'report:999999');
+      const cb = await h.standIn.waitForCallback(click);
+      expect(cb.data.flags).toBe(EPHEMERAL);
+      expect(cb.data.content).toContain("can't find that translation");
+      expect(await countRows(h.database, 'attribute_reports')).toBe(before);
+    });
+  });
+
+  describe('the "Webtoonify" message command', () => {
+    it("translates the message's first image", async () => {
+      const text = h.standIn.addAttachment(Buffer.from('hello'), 'notes.txt', 'text/plain');
+      const img = h.standIn.addAttachment(astronaut, 'me.png', 'image/png', { width: 512, height: 512 });
+      const message = h.standIn.addMemberMessage(bob, [text, img]);
+      const rec = h.standIn.sendMessageCommand(alice, 'Webtoonify', message);
+      const reply = await finalReply(h, rec);
+      expect(reply.files).toHaveLength(1);
+      expect(h.standIn.downloads.at(-1)).toBe(img.id);
+    });
+
+    it('says what would work when the message has no image', async () => {
+      const message = h.standIn.addMemberMessage(bob, [h.standIn.addAttachment(Buffer.from('hi'), 'a.txt', 'text/plain')]);
+      const rec = h.standIn.sendMessageCommand(alice, 'Webtoonify', message);
+      const cb = await h.standIn.waitForCallback(rec);
+      expect(cb.type).toBe(4);
+      expect(cb.data.flags).toBe(EPHEMERAL);
+      expect(cb.data.content).toContain('I need an image');
+    });
+  });
+
+  describe('/webtoon-stats and /webtoon-help', () => {
+    it('shows ratings and the most-reported attributes of the serving model, with the chart', async () => {
+      const rec = h.standIn.sendSlashCommand(alice, 'webtoon-stats');
+      const reply = await finalReply(h, rec);
+      const a2b = reply.embeds[0].fields.find((f: { name: string }) => f.name === 'photo → webtoon');
+      expect(a2b.value).toMatch(/👍 \d+ \/ 👎 \d+/);
+      expect(a2b.value).toContain('Gender: 1');
+      expect(a2b.value).toContain('Glasses: 1');
+      expect(reply.files).toHaveLength(1);
+      expect((await sharp(reply.files[0].bytes).metadata()).format).toBe('png');
+    });
+
+    it('explains the bot, its limits and the privacy note, privately', async () => {
+      const rec = h.standIn.sendSlashCommand(alice, 'webtoon-help');
+      const cb = await h.standIn.waitForCallback(rec);
+      expect(cb.data.flags).toBe(EPHEMERAL);
+      const names = cb.data.embeds[0].fields.map((f: { name: string }) => f.name);
+      expect(names).toEqual(['Commands', 'Limits', 'Ratings and reports', 'Privacy']);
+      expect(cb.data.embeds[0].fields[1].value).toContain('2 MB');
+    });
+  });
+
+  describe('/forget-me', () => {
+    it('erases only after the confirm button, and only the caller can confirm', async () => {
+      h.standIn.react(alice, good.reply.id, '👍');
+      await expect.poll(() => h.feedback.voteOf(good.generationId, alice.id)).toBe('up');
+      await h.feedback.report(good.generationId, alice.id, ['hands']);
+
+      const rec = h.standIn.sendSlashCommand(alice, 'forget-me');
+      const prompt = await h.standIn.waitForCallback(rec);
+      expect(prompt.data.flags).toBe(EPHEMERAL);
+      const [confirm, cancel] = prompt.data.components[0].components;
+      expect(confirm.custom_id).toBe(`forget-confirm:${alice.id}`);
+      expect(cancel.custom_id).toBe(`forget-cancel:${alice.id}`);
+      const promptMessage = h.standIn.original(rec.id)!;
+      expect(await h.feedback.voteOf(good.generationId, alice.id)).toBe('up'); // nothing erased yet
+
+      const intruder = h.standIn.clickButton(bob, promptMessage, confirm.custom_id);
+      expect((await h.standIn.waitForCallback(intruder)).data.content).toContain('Only the member who asked');
+      expect(await h.feedback.voteOf(good.generationId, alice.id)).toBe('up');
+
+      const yes = h.standIn.clickButton(alice, promptMessage, confirm.custom_id);
+      const done = await h.standIn.waitForCallback(yes);
+      expect(done.type).toBe(7);
+      expect(done.data.content).toMatch(/Deleted 1 rating\(s\) and 1 report\(s\), and anonymised \d+ translation\(s\)/);
+      expect(await h.feedback.voteOf(good.generationId, alice.id)).toBe(null);
+      expect(await h.feedback.reportsOf(good.generationId, alice.id)).toEqual([]);
+      const rows = await generationRows(h);
+      expect(rows.filter((r) => r.user_id === alice.id)).toEqual([]);
+      expect((await h.feedback.findGeneration(good.generationId))?.anonymisedAt).toBeInstanceOf(Date);
+      expect(await h.feedback.voteOf(good.generationId, carol.id)).toBe('up'); // others keep theirs
+    });
+  });
+
+  it('sent nothing the stand-in did not understand', () => {
+    expect(h.standIn.unknownRequests).toEqual([]);
+  });
+});
+
+describe('the bot under load limits (pglite)', () => {
+  const pglite = dbTargets.find((t) => t.kind === 'pglite')!;
+  const db = useTestDatabase(pglite);
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ database: db(), env: { QUEUE_MAX: '1', RATE_LIMIT_USER_PER_MIN: '2', RATE_LIMIT_GUILD_PER_MIN: '0' } });
+  });
+  afterAll(async () => {
+    await h?.dispose();
+  });
+
+  it('answers every request of a burst with a result or a clear busy message when the queue is full', async () => {
+    const users = Array.from({ length: 5 }, (_, i) => h.standIn.makeUser(`burst${i}`));
+    const recs = users.map((u) => h.standIn.sendSlashCommand(u, 'webtoonify', { image: h.standIn.addAttachment(astronaut, 's.png', 'image/png', { width: 512, height: 512 }) }));
+    const replies = await Promise.all(recs.map((r) => finalReply(h, r)));
+    const results = replies.filter((r) => r.files.length === 1);
+    const busy = replies.filter((r) => r.content.includes('queue is full'));
+    expect(results.length + busy.length).toBe(5);
+    expect(results.length).toBeGreaterThanOrEqual(1);
+    expect(busy.length).toBeGreaterThanOrEqual(1);
+    const failed = (await generationRows(h)).filter((r) => r.error_code === 'QUEUE_FULL');
+    expect(failed).toHaveLength(busy.length);
+  });
+
+  it('refuses a member over the per-minute limit, saying when to retry', async () => {
+    const dave = h.standIn.makeUser('dave');
+    for (let i = 0; i < 2; i++) {
+      const rec = h.standIn.sendSlashCommand(dave, 'webtoonify', { image: h.standIn.addAttachment(astronaut, 's.png', 'image/png', { width: 512, height: 512 }) });
+      await finalReply(h, rec);
+    }
+    const before = await countRows(h.database, 'generations');
+    const rec = h.standIn.sendSlashCommand(dave, 'webtoonify', { image: h.standIn.addAttachment(astronaut, 's.png', 'image/png', { width: 512, height: 512 }) });
+    const cb = await h.standIn.waitForCallback(rec);
+    expect(cb.type).toBe(4);
+    expect(cb.data.flags).toBe(EPHEMERAL);
+    expect(cb.data.content).toMatch(/limit of 2 translations per minute\. Try again in \d+ s\./);
+    expect(await countRows(h.database, 'generations')).toBe(before);
+  });
+
+  it('finishes a running translation when stopped, then disconnects', async () => {
+    const erin = h.standIn.makeUser('erin');
+    const rec = h.standIn.sendSlashCommand(erin, 'webtoonify', { image: h.standIn.addAttachment(astronaut, 's.png', 'image/png', { width: 512, height: 512 }) });
+    await h.standIn.waitForCallback(rec);
+    const drained = await h.running.bot.stop(30_000);
+    expect(drained).toEqual({ finished: 1, aborted: 0 });
+    expect(h.standIn.original(rec.id)!.files).toHaveLength(1);
+    await expect.poll(() => h.standIn.readySessions).toBe(0);
+  });
+});
