@@ -149,3 +149,12 @@ export async function countRows(handle: DatabaseHandle, table: 'generations' | '
   const res = await handle.db.execute(sql.raw(`select count(*)::int as n from ${table}`));
   return Number((res as unknown as { rows: { n: number }[] }).rows[0].n);
 }
+
+/**
+ * The environment for a child `webtoon` process in tests: the parent's (PATH and friends) with
+ * DATABASE_URL cleared and NODE_ENV=test, then `overrides`.
+ */
+export function childProcessEnv(overrides: Record<string, string>): Record<string, string> {
+  const base = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  return { ...base, DATABASE_URL: '', LOG_LEVEL: '', NODE_ENV: 'test', ...overrides };
+}
