@@ -141,6 +141,25 @@ describe('exportGenerator from a checkpoint directory', () => {
     expect(err.details.output).toBeGreaterThan(1e-4);
   });
 
+  it('verifies a light model at 64² by default and at any asked multiple of 4', async () => {
+    const ck256 = path.join(work, 'ck256');
+    await importTorchCheckpoint({ file: lightFixture, outDir: ck256 }); // light: img_size defaults to 256
+    const byDefault = await exportGenerator({ checkpointDir: ck256, direction: 'a2b', outPath: path.join(work, 'l256.onnx') });
+    expect(byDefault.metadata.img_size).toBe('256');
+    expect(byDefault.metadata.verify_batch).toMatch(/^2x3x64x64 /);
+    const asked = await exportGenerator({ checkpointDir: ck256, direction: 'a2b', outPath: path.join(work, 'l256-96.onnx'), verifySize: 96 });
+    expect(asked.metadata.verify_batch).toMatch(/^2x3x96x96 /);
+    expect(asked.maxAbsDiff!).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('refuses a verification size that is not a multiple of 4, or not img_size for a full model', async () => {
+    const out = path.join(work, 'bad-size.onnx');
+    await expectRefused(() => exportGenerator({ checkpointDir: ckpt, direction: 'a2b', outPath: out, verifySize: 30 }), 'BAD_OPTION', out);
+    const fullCk = path.join(work, 'full-ck');
+    await importTorchCheckpoint({ file: lightFixture.replace('light-', 'full-'), outDir: fullCk });
+    await expectRefused(() => exportGenerator({ checkpointDir: fullCk, direction: 'a2b', outPath: out, verifySize: 32 }), 'BAD_OPTION', out);
+  });
+
   it('refuses an output path that is a directory', async () => {
     await expect(exportGenerator({ checkpointDir: ckpt, direction: 'a2b', outPath: work })).rejects.toMatchObject({ code: 'BAD_OPTION' });
   });

@@ -109,8 +109,20 @@ describe.each(fixtures)('fixture %s', (name) => {
       expect(Math.max(diffs.output, diffs.cam_logit, diffs.heatmap)).toBeLessThanOrEqual(5e-2);
     });
   });
+});
 
-  it.runIf(cfg.light)('runs the light model at a second size and matches tfjs there', async () => {
+const lightFixtures = fixtures.filter((d) => (JSON.parse(readFileSync(path.join(fixturesDir, d, 'meta.json'), 'utf8')) as { config: { light: boolean } }).config.light);
+
+describe.each(lightFixtures)('light fixture %s at another size', (name) => {
+  const dir = path.join(fixturesDir, name);
+  const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { config: { ngf: number; n_blocks: number; img_size: number } };
+  const cfg = { variant: 'pytorch' as const, light: true, ngf: meta.config.ngf, n_blocks: meta.config.n_blocks, img_size: meta.config.img_size };
+  let state: UgatitState;
+  beforeAll(() => {
+    state = readTorchCheckpoint(path.join(dir, 'params.pt'), { require: ['genA2B'] });
+  });
+
+  it('runs the light model at a second size and matches tfjs there', async () => {
     const sut = await exportGenerator({ state, config: cfg, direction: 'a2b', outPath: path.join(work, `${name}-size.onnx`) });
     const size = 72;
     const x = uniformArray(2 * 3 * size * size, 72);

@@ -11,6 +11,7 @@ interface ExportFlags {
   fp16?: boolean;
   version?: string;
   verify: boolean;
+  verifySize?: string;
 }
 
 export default function register(program: Command): void {
@@ -23,6 +24,7 @@ export default function register(program: Command): void {
     .option('--fp16', 'store weights as float16 (for GPU serving); graph I/O stays float32')
     .option('--version <v>', 'model version string for the metadata (default: step + checkpoint hash)')
     .option('--no-verify', 'skip the onnxruntime vs tfjs self-check')
+    .option('--verify-size <px>', 'side of the verification batch (light models: default min(img_size, 64); full: img_size)')
     .action(async (checkpoint: string, flags: ExportFlags) => {
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
       const { exportGenerator } = await import('../../training/onnx/exporter.ts');
@@ -33,6 +35,7 @@ export default function register(program: Command): void {
         fp16: !!flags.fp16,
         version: flags.version,
         verify: flags.verify,
+        verifySize: flags.verifySize === undefined ? undefined : Number(flags.verifySize),
       });
       const summary = {
         path: res.path,
