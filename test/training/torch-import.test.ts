@@ -131,6 +131,23 @@ describe('readTorchCheckpoint', () => {
     expect(sut.get('b')!.data).toEqual(Float32Array.from([5, 6]));
   });
 
+  it('reads tensors wrapped by _rebuild_parameter and _rebuild_from_type_v2 (saved Parameters, newer torch)', () => {
+    const storage = new Uint8Array(Float32Array.from([7, 8]).buffer);
+    const tensorArgs = (w: PickleWriter): PickleWriter =>
+      w.mark().mark().str('storage').global('torch', 'FloatStorage').str('0').str('cuda:0').int(2).tuple().binpersid()
+        .int(0).intTuple([2]).intTuple([1]).newfalse().emptyDict().tuple();
+    const w = new PickleWriter().proto().emptyDict().mark().str('genA2B').emptyDict().mark();
+    w.str('p').global('torch._utils', '_rebuild_parameter').mark().global('torch._utils', '_rebuild_tensor_v2');
+    tensorArgs(w).reduce().newfalse().emptyDict().tuple().reduce();
+    w.str('t').global('torch._utils', '_rebuild_from_type_v2').mark().global('torch._utils', '_rebuild_tensor_v2').global('torch._tensor', 'Tensor');
+    tensorArgs(w).emptyDict().tuple().reduce();
+    w.setitems().setitems().stop();
+    const t: RawTensor = { storageType: 'FloatStorage', storage, numel: 2, offset: 0, size: [2], stride: [1] };
+    const sut = readTorchCheckpoint(file('wrapped.pt', torchSave({ genA2B: { x: t } }, { pickle: w.bytes() })), { require: [] }).genA2B!;
+    expect(sut.get('p')).toEqual({ shape: [2], data: Float32Array.from([7, 8]) });
+    expect(sut.get('t')).toEqual({ shape: [2], data: Float32Array.from([7, 8]) });
+  });
+
   it('converts float64, float16 and bfloat16 storages to float32', () => {
     const f64 = new Uint8Array(Float64Array.from([0.5, -2, 1e-3]).buffer);
     const f16 = new Uint8Array(Uint16Array.from([0x3c00, 0xc100, 0x3555]).buffer); // 1, -2.5, 0.333251953125

@@ -67,6 +67,11 @@ const BUILDERS: Record<string, Builder | null> = {
   'torch._utils._rebuild_tensor': (args) => rebuildTensor(args, 4),
   'torch._utils._rebuild_parameter': (args) => rebuildParameter(args),
   'torch._utils._rebuild_parameter_with_state': (args) => rebuildParameter(args),
+  'torch._utils._rebuild_from_type_v2': (args) => rebuildFromType(args),
+  // Tensor classes named by _rebuild_from_type_v2; never called.
+  'torch._tensor.Tensor': null,
+  'torch.Tensor': null,
+  'torch.nn.parameter.Parameter': null,
   // Storage types are referenced by persistent ids only; they are never called.
   ...Object.fromEntries(STORAGE_TYPES.map((t) => [`torch.${t}`, null])),
 };
@@ -449,6 +454,16 @@ function rebuildTensor(args: PyValue[], minArgs: number): TensorRef {
     throw corrupt('tensor rebuilt with a malformed offset, size or stride');
   }
   return { kind: 'tensor', storage, offset, size: [...size], stride: [...stride] };
+}
+
+/** `_rebuild_from_type_v2(func, type, args, state)`: torch ≥ 1.12 wraps tensor subclasses this way. */
+function rebuildFromType(args: PyValue[]): PyValue {
+  const [func, type, inner] = args;
+  const isGlobal = (v: PyValue | undefined): v is GlobalRef => !!v && typeof v === 'object' && !Array.isArray(v) && 'kind' in v && v.kind === 'global';
+  if (!isGlobal(func) || !isGlobal(type) || !Array.isArray(inner)) throw corrupt('malformed _rebuild_from_type_v2');
+  const builder = BUILDERS[`${func.module}.${func.name}`];
+  if (!builder) throw corrupt(`_rebuild_from_type_v2 names ${func.module}.${func.name}, which is not a tensor builder`);
+  return builder(inner);
 }
 
 function rebuildParameter(args: PyValue[]): PyValue {

@@ -165,6 +165,7 @@ function readCentralDirectory(fd: number, size: number, file: string): Map<strin
   let p = 0;
   for (let i = 0; i < count; i++) {
     if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) throw corrupt(`central directory entry ${i} is damaged`);
+    const flags = cd.readUInt16LE(p + 8);
     const method = cd.readUInt16LE(p + 10);
     let compressedSize = cd.readUInt32LE(p + 20);
     let uncompressedSize = cd.readUInt32LE(p + 24);
@@ -174,6 +175,7 @@ function readCentralDirectory(fd: number, size: number, file: string): Map<strin
     let localHeaderOffset = cd.readUInt32LE(p + 42);
     if (p + 46 + nameLen + extraLen > cd.length) throw corrupt(`central directory entry ${i} is cut short`);
     const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
+    if (flags & 0x1) throw new CheckpointError('CORRUPT', `${file}: zip entry ${name} is encrypted`, { file, entry: name });
     // zip64 extended information: only the fields that overflowed are present, in this order.
     let e = p + 46 + nameLen;
     const extraEnd = e + extraLen;
