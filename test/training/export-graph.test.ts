@@ -174,6 +174,13 @@ describe('buildGeneratorGraph', () => {
     expectExportError(() => buildGeneratorGraph(randomGeneratorState(lightCfg), fullCfg), 'SHAPE_MISMATCH');
   });
 
+  it('refuses a generator whose weights would not fit in a 2 GiB protobuf, before touching the weights', () => {
+    // full mode at 512²: FC.0 alone is 256 × (128·128·256) floats = 4 GiB
+    const big: GeneratorGraphConfig = { variant: 'pytorch', light: false, ngf: 64, n_blocks: 4, img_size: 512 };
+    expectExportError(() => buildGeneratorGraph(new Map(), big), 'TOO_LARGE');
+    expectExportError(() => buildGeneratorGraph(new Map(), big, { fp16: true }), 'TOO_LARGE'); // 2 GiB in fp16 too
+  });
+
   it('rejects the not-yet-built tensorflow variant and sizes that are not multiples of 4', () => {
     const state = randomGeneratorState(lightCfg);
     expectExportError(() => buildGeneratorGraph(state, { ...lightCfg, variant: 'tensorflow' }), 'UNSUPPORTED_VARIANT');

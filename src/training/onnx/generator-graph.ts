@@ -71,8 +71,8 @@ export function expectedGeneratorShapes(cfg: GeneratorGraphConfig): Map<string, 
   return m;
 }
 
-/** Check that `state` holds exactly the tensors a generator of `cfg` needs, with the right shapes. */
-export function validateGeneratorState(state: StateDict, cfg: GeneratorGraphConfig): void {
+/** Check the hyperparameters: supported variant, positive integers, img_size a multiple of 4. */
+export function validateGeneratorConfig(cfg: GeneratorGraphConfig): void {
   if (cfg.variant !== 'pytorch') {
     throw new ExportError('UNSUPPORTED_VARIANT', `variant "${cfg.variant}" is not supported yet (only "pytorch")`, {
       variant: cfg.variant,
@@ -84,6 +84,11 @@ export function validateGeneratorState(state: StateDict, cfg: GeneratorGraphConf
   if (cfg.img_size % 4 !== 0) {
     throw new ExportError('BAD_OPTION', `img_size must be a multiple of 4, got ${cfg.img_size}`, { img_size: cfg.img_size });
   }
+}
+
+/** Check that `state` holds the tensors a generator of `cfg` needs, with the right shapes (extra tensors are ignored). */
+export function validateGeneratorState(state: StateDict, cfg: GeneratorGraphConfig): void {
+  validateGeneratorConfig(cfg);
   for (const [name, shape] of expectedGeneratorShapes(cfg)) {
     const t = state.get(name);
     if (!t) throw new ExportError('MISSING_WEIGHT', `generator weight "${name}" is missing`, { name });
@@ -114,13 +119,16 @@ export interface GeneratorGraph {
  * wrong shape). Encode it with `builder.toModelBytes(...)`.
  */
 export function buildGeneratorGraph(state: StateDict, cfg: GeneratorGraphConfig, opts: GeneratorGraphOptions = {}): GeneratorGraph {
-  validateGeneratorState(state, cfg);
+  validateGeneratorConfig(cfg);
   const weightsBytes = [...expectedGeneratorShapes(cfg).values()].reduce((s, sh) => s + numel(sh) * (opts.fp16 ? 2 : 4), 0);
   if (weightsBytes > PROTOBUF_LIMIT - 16 * 1024 * 1024) {
-    throw new ExportError('TOO_LARGE', `the generator's weights take ${weightsBytes} bytes; an ONNX protobuf must stay under 2 GiB`, {
-      bytes: weightsBytes,
-    });
+    throw new ExportError(
+      'TOO_LARGE',
+      `the generator's weights take ${weightsBytes} bytes; an ONNX protobuf must stay under 2 GiB (use light mode, a smaller img_size, or --fp16)`,
+      { bytes: weightsBytes },
+    );
   }
+  validateGeneratorState(state, cfg);
   const g = new GraphBuilder(`ugatit_generator_${cfg.light ? 'light' : 'full'}`);
   const gen = new GeneratorOps(g, state, !!opts.fp16);
   const { ngf, n_blocks: nBlocks, light, img_size: size } = cfg;
