@@ -3,7 +3,7 @@
  * limits that keep a decompression bomb from being decoded), cropping, resizing, composing the output
  * and encoding PNG. Decoded images are always 8-bit sRGB RGB, row-major, 3 channels.
  */
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { InferenceError } from './inference.errors.ts';
 
 /** An 8-bit RGB image, row-major (HWC), 3 channels. */
@@ -100,7 +100,7 @@ export async function inspectImage(buf: Uint8Array, limits: IntakeLimits): Promi
       { detected, bytes: buf.length, accepted: ['jpeg', 'png', 'webp', 'gif'] },
     );
   }
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
   } catch (err) {
@@ -232,6 +232,7 @@ export async function resizeSquare(img: RawImage, size: number): Promise<RawImag
 export async function resizeGray(data: Uint8Array, width: number, height: number, size: number): Promise<Buffer> {
   return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 1 } })
     .resize(size, size, { fit: 'fill', kernel: 'linear' })
+    .extractChannel(0)
     .raw()
     .toBuffer();
 }
@@ -262,8 +263,10 @@ export async function grid(tiles: RawImage[], columns: number): Promise<RawImage
         top: Math.floor(i / cols) * th,
       })),
     )
+    .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`grid: expected 3 channels, got ${info.channels}`);
   return { data, width: info.width, height: info.height, channels: 3 };
 }
 

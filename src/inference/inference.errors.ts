@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError, ConfigError } from '../errors.ts';
 
 /** Every reason the inference pipeline refuses or fails a job. The bot maps these to friendly replies. */
 export type InferenceErrorCode =
@@ -53,16 +53,26 @@ export function isInferenceError(err: unknown, code?: InferenceErrorCode): err i
   return err instanceof InferenceError && (code === undefined || err.code === code);
 }
 
+/** An error of another kind, as posted between threads (`configError` marks a ConfigError). */
+export interface SerializedOtherError {
+  code: null;
+  message: string;
+  stack?: string;
+  configError?: { code: 'CONFIG_INVALID' | 'CONFIG_MISSING'; details: Record<string, unknown> };
+}
+
 /** Turn an error into a plain object that survives `postMessage`. */
-export function serializeError(err: unknown): SerializedInferenceError | { code: null; message: string; stack?: string } {
+export function serializeError(err: unknown): SerializedInferenceError | SerializedOtherError {
   if (err instanceof InferenceError) return { code: err.code, message: err.message, details: err.details };
+  if (err instanceof ConfigError) return { code: null, message: err.message, configError: { code: err.code, details: err.details } };
   const e = err instanceof Error ? err : new Error(String(err));
   return { code: null, message: e.message, stack: e.stack };
 }
 
 /** Rebuild an error posted by {@link serializeError}. */
-export function deserializeError(s: SerializedInferenceError | { code: null; message: string; stack?: string }): Error {
+export function deserializeError(s: SerializedInferenceError | SerializedOtherError): Error {
   if (s.code !== null && INFERENCE_ERROR_CODES.includes(s.code)) return new InferenceError(s.code, s.message, s.details);
+  if (s.code === null && s.configError) return new ConfigError(s.configError.code, s.message, s.configError.details);
   const e = new Error(s.message);
   if ('stack' in s && s.stack) e.stack = s.stack;
   return e;

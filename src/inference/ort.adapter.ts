@@ -56,6 +56,10 @@ export interface SessionOptions {
 /** Providers that failed to load in this process, with the reason (logged once each). */
 const failedProviders = new Map<string, string>();
 
+// ONNX Runtime's own console logging: errors it prints itself (a missing CUDA library) are reported
+// once through our logger instead.
+ort.env.logLevel = 'fatal';
+
 /** Why each provider was skipped so far (for diagnostics and tests). */
 export function providerFailures(): ReadonlyMap<string, string> {
   return failedProviders;
@@ -112,7 +116,16 @@ export class OrtModel {
  * load (CUDA without its libraries) is logged once with the reason and skipped from then on.
  * @throws the last provider's error when none loads.
  */
-export async function createModel(model: string | Uint8Array, opts: SessionOptions): Promise<OrtModel> {
+export function createModel(model: string | Uint8Array, opts: SessionOptions): Promise<OrtModel> {
+  // Serialised so that a provider that cannot load is tried (and logged) once, not once per concurrent caller.
+  const next = creating.then(() => createModelNow(model, opts));
+  creating = next.catch(() => undefined);
+  return next;
+}
+
+let creating: Promise<unknown> = Promise.resolve();
+
+async function createModelNow(model: string | Uint8Array, opts: SessionOptions): Promise<OrtModel> {
   const providers = resolveProviders(opts.devices);
   let lastError: unknown;
   for (const ep of providers) {

@@ -1,0 +1,335 @@
+/**
+ * The in-process inference client: a bounded job queue on the main thread in front of one worker
+ * thread that runs the pipeline. It refuses work at once when full (QUEUE_FULL), reports queue
+ * positions, times jobs out (TIMEOUT), honours AbortSignals (ABORTED), keeps up to BATCH_MAX_SIZE jobs
+ * in the worker so dynamic batching can form batches, and restarts the worker when it dies (jobs in
+ * it fail with WORKER_CRASHED; queued jobs go to the new worker).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config.ts';
+import { moduleLogger } from '../logger.ts';
+import { deserializeError, InferenceError } from './inference.errors.ts';
+import type { Direction, InferenceClient, TranslateOptions, TranslateResult } from './inference.types.ts';
+import type { MetadataOverrides } from './model.registry.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './worker.protocol.ts';
+
+const log = moduleLogger('inference.client');
+
+const BOOTSTRAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'inference.worker-bootstrap.mjs');
+
+/** Options beyond the configuration (the CLI's `--model`). */
+export interface ClientOptions {
+  /** Serve exactly this ONNX file instead of MODELS_DIR. */
+  modelFile?: string;
+  /** Metadata for a `modelFile` that lacks it. */
+  modelOverrides?: MetadataOverrides;
+  /** Jobs handed to the worker at once (default BATCH_MAX_SIZE). */
+  inFlight?: number;
+}
+
+interface Job {
+  id: number;
+  image: Buffer;
+  opts: TranslateOptions;
+  resolve: (r: TranslateResult) => void;
+  reject: (e: Error) => void;
+  enqueuedAt: number;
+  startedAt?: number;
+  position: number;
+  timer: NodeJS.Timeout;
+  onAbort?: () => void;
+}
+
+interface PendingCall {
+  resolve: (v: Record<Direction, string | null>) => void;
+  reject: (e: Error) => void;
+}
+
+/** Consecutive failed starts after which the client gives up restarting. */
+const MAX_FAILED_STARTS = 3;
+
+export class WorkerInferenceClient implements InferenceClient {
+  private worker: Worker | null = null;
+  private ready = false;
+  private starting: Promise<void> | null = null;
+  private closed = false;
+  private failedStarts = 0;
+  private nextId = 1;
+  private readonly waiting: Job[] = [];
+  private readonly running = new Map<number, Job>();
+  private readonly calls = new Map<number, PendingCall>();
+  /** How many times the worker was restarted after dying (observable for tests and metrics). */
+  restarts = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly opts: ClientOptions = {},
+  ) {}
+
+  private get inFlight(): number {
+    return Math.max(1, this.opts.inFlight ?? this.config.BATCH_MAX_SIZE);
+  }
+
+  /** Start the worker and wait until its pipeline is loaded. */
+  start(): Promise<void> {
+    this.starting ??= new Promise<void>((resolve, reject) => {
+      const init: WorkerInit = { config: this.config, modelFile: this.opts.modelFile, modelOverrides: this.opts.modelOverrides };
+      const worker = new Worker(BOOTSTRAP, { workerData: init, stderr: false, stdout: false });
+      this.worker = worker;
+      let settled = false;
+      worker.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') {
+          this.ready = true;
+          this.failedStarts = 0;
+          settled = true;
+          resolve();
+          this.pump();
+        } else if (msg.type === 'fatal') {
+          settled = true;
+          this.failedStarts++;
+          reject(deserializeError(msg.error));
+        } else this.onMessage(msg);
+      });
+      worker.on('error', (err) => log.error({ err }, 'inference worker error'));
+      worker.on('exit', (code) => {
+        if (this.worker !== worker) return;
+        this.worker = null;
+        this.ready = false;
+        this.starting = null;
+        if (!settled) {
+          settled = true;
+          this.failedStarts++;
+          reject(new InferenceError('WORKER_CRASHED', `The inference worker failed to start (exit code ${code}).`, { exitCode: code }));
+        }
+        this.onExit(code);
+      });
+    });
+    return this.starting;
+  }
+
+  private onExit(code: number): void {
+    const lost = [...this.running.values()];
+    this.running.clear();
+    for (const job of lost) {
+      this.settle(job);
+      job.reject(
+        new InferenceError('WORKER_CRASHED', 'The translation engine crashed while working on your image. Please try again.', {
+          exitCode: code,
+          jobId: job.id,
+        }),
+      );
+    }
+    for (const [id, call] of this.calls) {
+      this.calls.delete(id);
+      call.reject(new InferenceError('WORKER_CRASHED', 'The translation engine crashed.', { exitCode: code }));
+    }
+    if (this.closed) return;
+    if (this.failedStarts >= MAX_FAILED_STARTS) {
+      const err = new InferenceError('WORKER_CRASHED', 'The translation engine cannot start. Please try again later.', {
+        failedStarts: this.failedStarts,
+      });
+      for (const job of this.waiting.splice(0)) {
+        this.settle(job);
+        job.reject(err);
+      }
+      log.error({ failedStarts: this.failedStarts }, 'inference worker keeps failing to start; not restarting');
+      return;
+    }
+    this.restarts++;
+    log.warn({ exitCode: code, lostJobs: lost.length, restarts: this.restarts }, 'inference worker died; restarting');
+    this.start().catch((err: unknown) => log.error({ err }, 'inference worker restart failed'));
+  }
+
+  private onMessage(msg: FromWorker): void {
+    if (msg.type === 'result' || (msg.type === 'error' && this.running.has(msg.id))) {
+      const job = this.running.get(msg.id);
+      if (!job) return; // timed out or aborted meanwhile
+      this.running.delete(msg.id);
+      this.settle(job);
+      if (msg.type === 'result') {
+        const finished = performance.now();
+        const timings = { ...msg.result.timings, queue: round(job.startedAt! - job.enqueuedAt), total: round(finished - job.enqueuedAt) };
+        job.resolve({ ...msg.result, png: Buffer.from(msg.result.png), timings });
+      } else job.reject(deserializeError(msg.error));
+      this.pump();
+      return;
+    }
+    if (msg.type === 'versions' || msg.type === 'error') {
+      const call = this.calls.get(msg.id);
+      if (!call) return;
+      this.calls.delete(msg.id);
+      if (msg.type === 'versions') call.resolve(msg.versions);
+      else call.reject(deserializeError(msg.error));
+    }
+  }
+
+  private post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker?.postMessage(msg, transfer);
+  }
+
+  /** Hand queued jobs to the worker while it has room, then tell every caller its position. */
+  private pump(): void {
+    while (this.ready && this.running.size < this.inFlight && this.waiting.length > 0) {
+      const job = this.waiting.shift()!;
+      job.startedAt = performance.now();
+      this.running.set(job.id, job);
+      const image = new Uint8Array(job.image).buffer; // a copy we can transfer
+      const { signal: _s, onQueuePosition: _q, ...opts } = job.opts;
+      this.post({ type: 'job', id: job.id, image, opts }, [image]);
+    }
+    for (const job of this.running.values()) this.tell(job, 0);
+    this.waiting.forEach((job, i) => this.tell(job, i + 1));
+  }
+
+  private tell(job: Job, position: number): void {
+    if (job.position === position) return;
+    job.position = position;
+    try {
+      job.opts.onQueuePosition?.(position);
+    } catch (err) {
+      log.warn({ err }, 'onQueuePosition callback threw');
+    }
+  }
+
+  private settle(job: Job): void {
+    clearTimeout(job.timer);
+    if (job.onAbort) job.opts.signal?.removeEventListener('abort', job.onAbort);
+  }
+
+  /** Remove a job wherever it is and reject it. */
+  private drop(job: Job, err: InferenceError): void {
+    const i = this.waiting.indexOf(job);
+    if (i >= 0) this.waiting.splice(i, 1);
+    else if (!this.running.delete(job.id)) return; // already finished
+    this.settle(job);
+    job.reject(err);
+    this.pump();
+  }
+
+  translate(image: Buffer, opts: TranslateOptions): Promise<TranslateResult> {
+    return new Promise<TranslateResult>((resolve, reject) => {
+      if (this.closed) {
+        reject(new InferenceError('ABORTED', 'The translation service is shutting down.', {}));
+        return;
+      }
+      const bytes: unknown = image;
+      if (!(bytes instanceof Uint8Array)) {
+        reject(new InferenceError('UNSUPPORTED_FORMAT', 'Expected the image as bytes (a Buffer).', { received: typeof image }));
+        return;
+      }
+      if (opts.signal?.aborted) {
+        reject(new InferenceError('ABORTED', 'The translation was cancelled.', { stage: 'before-queue' }));
+        return;
+      }
+      const depth = this.queueDepth();
+      if (depth >= this.config.QUEUE_MAX) {
+        reject(
+          new InferenceError('QUEUE_FULL', 'The translator is busy right now. Please try again in a minute.', {
+            queueDepth: depth,
+            limit: this.config.QUEUE_MAX,
+          }),
+        );
+        return;
+      }
+      const id = this.nextId++;
+      const timeoutMs = this.config.JOB_TIMEOUT_MS;
+      const job: Job = {
+        id,
+        image,
+        opts,
+        resolve,
+        reject,
+        enqueuedAt: performance.now(),
+        position: -1,
+        timer: setTimeout(() => {
+          this.drop(
+            job,
+            new InferenceError('TIMEOUT', `The translation took too long (over ${Math.round(timeoutMs / 1000)} s) and was stopped. Please try again.`, {
+              timeoutMs,
+              stage: job.startedAt === undefined ? 'queued' : 'running',
+            }),
+          );
+        }, timeoutMs),
+      };
+      if (opts.signal) {
+        job.onAbort = () =>
+          this.drop(job, new InferenceError('ABORTED', 'The translation was cancelled.', { stage: job.startedAt === undefined ? 'queued' : 'running' }));
+        opts.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.waiting.push(job);
+      if (!this.worker && !this.starting) this.start().catch(() => undefined);
+      this.pump();
+    });
+  }
+
+  queueDepth(): number {
+    return this.waiting.length + this.running.size;
+  }
+
+  async modelVersions(): Promise<Record<Direction, string | null>> {
+    await this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.post({ type: 'versions', id });
+    });
+  }
+
+  /** Test hook: make the worker exit abruptly, as a native crash would. */
+  crashWorkerForTest(): void {
+    this.post({ type: 'crash' });
+  }
+
+  /** Test hook: block the worker thread for `ms` (a stuck native call). */
+  hangWorkerForTest(ms: number): void {
+    this.post({ type: 'hang', ms });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'close' });
+    for (const job of [...this.waiting.splice(0), ...this.running.values()]) {
+      this.settle(job);
+      job.reject(err);
+    }
+    this.running.clear();
+    const worker = this.worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5_000);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'closed') void worker.terminate();
+      });
+      if (this.ready) this.post({ type: 'close' });
+      else void worker.terminate();
+    });
+    this.worker = null;
+  }
+}
+
+/**
+ * Start the in-process inference client: a worker thread with the pipeline, behind a bounded queue.
+ * Resolves once the worker is ready.
+ * @throws ConfigError for bad ORT_PROVIDERS; InferenceError WORKER_CRASHED when the worker cannot start.
+ */
+export async function createInferenceClient(config: Config, opts: ClientOptions = {}): Promise<InferenceClient & WorkerInferenceClient> {
+  const client = new WorkerInferenceClient(config, opts);
+  try {
+    await client.start();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return client;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
