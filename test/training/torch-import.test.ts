@@ -383,6 +383,14 @@ describe('importTorchCheckpoint', () => {
     expect(readdirSync(parent)).toEqual([]);
   });
 
+  it('refuses a missing source file or an output path that is a file, writing nothing', async () => {
+    await expect(importTorchCheckpoint({ file: path.join(work, 'nope.pt'), outDir: path.join(work, 'never') })).rejects.toBeInstanceOf(UsageError);
+    expect(existsSync(path.join(work, 'never'))).toBe(false);
+    const blocker = file('blocker.txt', 'x');
+    await expect(importTorchCheckpoint({ file: lightPt, outDir: blocker, force: true })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    expect(readFileSync(blocker, 'utf8')).toBe('x');
+  });
+
   it('takes the step from the official file name', () => {
     expect(stepFromFileName('/x/selfie2anime_params_0100000.pt')).toBe(100000);
     expect(stepFromFileName('/x/selfie2anime_params_latest.pt')).toBe(0);
@@ -402,6 +410,14 @@ describe('webtoon import-torch (CLI)', () => {
     expect(summary.config).toMatchObject({ light: false, img_size: 64, ngf: 8 });
     expect(Object.keys(summary.networks)).toEqual([...NETWORK_NAMES]);
     expect(readdirSync(out).sort()).toEqual(['config.json', 'weights.safetensors']);
+  });
+
+  it('exits 2 with a usage error for a malformed --img-size', () => {
+    const out = path.join(work, 'cli-usage');
+    const res = cli(lightPt, '--out', out, '--img-size', '100px');
+    expect(res.status).toBe(2);
+    expect(res.stderr).toMatch(/UsageError\[USAGE\]: --img-size must be a positive multiple of 4/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('exits non-zero with a one-line typed error and no output for a bad file', () => {
