@@ -170,11 +170,12 @@ describe('webtoon export (command line)', () => {
 
   it('exports and prints a JSON summary with size, difference and metadata', async () => {
     const out = path.join(work, 'cli-b2a.onnx');
-    const { stdout } = await run(process.execPath, [cli, '-q', 'export', ckpt, '--direction', 'b2a', '-o', out, '--fp16'], { cwd: repoRoot });
+    const { stdout } = await run(process.execPath, [cli, '-q', 'export', ckpt, '--direction', 'b2a', '-o', out, '--fp16', '--version', 'cli-v1'], { cwd: repoRoot });
     const sut = JSON.parse(stdout) as { path: string; bytes: number; maxAbsDiff: number; metadata: Record<string, string> };
     expect(sut.path).toBe(out);
     expect(sut.bytes).toBe(readFileSync(out).byteLength);
-    expect(sut.metadata).toMatchObject({ direction: 'b2a', precision: 'fp16' });
+    expect(sut.metadata).toMatchObject({ direction: 'b2a', precision: 'fp16', version: 'cli-v1' });
+    expect(readModelMetadata(readFileSync(out))).toEqual(sut.metadata);
     expect(sut.maxAbsDiff).toBeGreaterThan(0);
     expect(sut.maxAbsDiff).toBeLessThanOrEqual(5e-2);
   });
