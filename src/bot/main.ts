@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.ts';
 import { migrateDatabase, openDatabaseFromConfig, type DatabaseHandle } from '../db/client.ts';
 import { FeedbackService } from '../db/feedback.service.ts';
 import type { RebalancingReport } from '../db/report.ts';
-import type { InferenceClient } from '../inference/inference.types.ts';
+import { createInferenceClient, type InferenceClient } from '../inference/index.ts';
 import { moduleLogger } from '../logger.ts';
 import { createBot, type Bot } from './bot.ts';
 
@@ -36,13 +36,6 @@ export function requireDiscordCredentials(cfg: Pick<Config, 'DISCORD_TOKEN' | 'D
       { missing: names },
     );
   }
-}
-
-/** The inference client factory (src/inference); loaded lazily so the bot module graph stays light. */
-async function createInference(cfg: Config): Promise<InferenceClient> {
-  const specifier = '../inference/index.ts';
-  const mod = (await import(specifier)) as { createInferenceClient: (c: Config) => Promise<InferenceClient> };
-  return mod.createInferenceClient(cfg);
 }
 
 /**
@@ -79,7 +72,7 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
   let bot: Bot | undefined;
   try {
     await migrateDatabase(database);
-    inference = opts.inference ?? (await createInference(cfg));
+    inference = opts.inference ?? (await createInferenceClient(cfg));
     bot = await createBot({
       config: cfg,
       inference,

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/client.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
-import type { InferenceClient } from '../../src/inference/inference.types.ts';
+import { exportedTestModels, installModel, tempModelsDir } from '../helpers/models.ts';
 import { runBot, type RunningBot } from '../../src/bot/main.ts';
 import { DiscordStandIn } from '../discord-stand-in/discord-stand-in.ts';
 
@@ -32,40 +32,25 @@ export interface Harness {
   dispose(): Promise<void>;
 }
 
-/** Tiny generators for both directions in a fresh MODELS_DIR (made by our exporter). */
-export async function makeModelsDir(): Promise<{ dir: string; cleanup: () => void }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'webtoon-bot-models-'));
-  const helperPath = '../helpers/models.ts';
-  const helpers = (await import(helperPath)) as Record<string, unknown>;
-  const write = (helpers.writeTinyModels ?? helpers.makeTinyModels ?? helpers.createTinyModels) as ((dir: string) => Promise<unknown>) | undefined;
-  if (typeof write !== 'function') throw new Error(`test/helpers/models.ts exports none of writeTinyModels/makeTinyModels/createTinyModels: ${Object.keys(helpers).join(', ')}`);
-  await write(dir);
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-export async function createRealInference(cfg: Config): Promise<InferenceClient> {
-  const specifier = '../../src/inference/index.ts';
-  const mod = (await import(specifier)) as { createInferenceClient: (c: Config) => Promise<InferenceClient> };
-  return mod.createInferenceClient(cfg);
+/** Tiny generators for both directions (exported by our exporter from the official-layout fixture) in a fresh MODELS_DIR. */
+export async function makeModelsDir(): Promise<{ dir: string; cleanup: () => void; versions: { a2b: string; b2a: string } }> {
+  const models = await exportedTestModels();
+  const dir = tempModelsDir('webtoon-bot-models-');
+  installModel(models.a2b, dir, 'a2b.onnx');
+  installModel(models.b2a, dir, 'b2a.onnx');
+  return { dir, versions: models.versions, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface HarnessOptions {
   database: DatabaseHandle;
   env?: Record<string, string>;
   modelsDir?: string;
-  /** Only for developing the suite before the worker exists; the committed suite uses the real one. */
-  inference?: () => Promise<InferenceClient>;
-}
-
-/** Development hook (set by a setup file given on the command line); unset in the committed suite. */
-function devInference(): (() => Promise<InferenceClient>) | undefined {
-  return (globalThis as { __devInference?: () => Promise<InferenceClient> }).__devInference;
 }
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const standIn = new DiscordStandIn();
   await standIn.start();
-  const models = opts.modelsDir || opts.inference || devInference() ? { dir: opts.modelsDir ?? os.tmpdir(), cleanup: () => undefined } : await makeModelsDir();
+  const models = opts.modelsDir ? { dir: opts.modelsDir ?? os.tmpdir(), cleanup: () => undefined } : await makeModelsDir();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'webtoon-bot-data-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -83,7 +68,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     MAX_IMAGE_BYTES: String(2 * 1024 * 1024),
     ...opts.env,
   });
-  const start = async () => runBot(config, { handleSignals: false, database: opts.database, inference: (opts.inference ?? devInference()) ? await (opts.inference ?? devInference())!() : undefined });
+  const start = async () => runBot(config, { handleSignals: false, database: opts.database, });
   let running = await start();
   const h: Harness = {
     standIn,
