@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { RawImage } from './image.adapter.ts';
-import { toGray } from './image.adapter.ts';
+import { resizeTo, toGray } from './image.adapter.ts';
 import type { Detection } from './face-box.ts';
 
 /** The few OpenCV.js members we use. */
@@ -63,8 +63,11 @@ function loadCv(): Promise<{ cv: Cv }> {
 
 let fileCounter = 0;
 
+/** Long side of the second, downscaled pass. */
+export const SECOND_PASS_SIDE = 200;
+
 export interface AnimeFaceOptions {
-  /** Scale step between pyramid levels (default 1.1). */
+  /** Scale step between pyramid levels (default 1.05; 1.1 missed our drawn test face). */
   scaleFactor?: number;
   /** Neighbours a candidate needs (default 5, as the cascade's author suggests). */
   minNeighbors?: number;
@@ -95,11 +98,24 @@ export class AnimeFaceDetector {
       cascade.delete();
       throw new Error(`OpenCV could not load the cascade file ${cascadePath}`);
     }
-    return new AnimeFaceDetector(cv, cascade, { scaleFactor: opts.scaleFactor ?? 1.1, minNeighbors: opts.minNeighbors ?? 5, minSize: opts.minSize ?? 24 });
+    return new AnimeFaceDetector(cv, cascade, { scaleFactor: opts.scaleFactor ?? 1.05, minNeighbors: opts.minNeighbors ?? 5, minSize: opts.minSize ?? 24 });
   }
 
-  /** Faces in image pixels, largest first (the cascade gives no score: it is set to 1). */
+  /**
+   * Faces in image pixels, largest first (the cascade gives no score: it is set to 1). When the full
+   * image gives nothing, a second pass runs on a copy at most {@link SECOND_PASS_SIDE} px on its long
+   * side: the cascade misses large, smoothly drawn faces that it finds once they are small.
+   */
   async detect(img: RawImage): Promise<Detection[]> {
+    const found = await this.detectAt(img);
+    const long = Math.max(img.width, img.height);
+    if (found.length > 0 || long <= SECOND_PASS_SIDE) return found;
+    const k = SECOND_PASS_SIDE / long;
+    const small = await resizeTo(img, Math.max(1, Math.round(img.width * k)), Math.max(1, Math.round(img.height * k)));
+    return (await this.detectAt(small)).map((d) => ({ x: d.x / k, y: d.y / k, width: d.width / k, height: d.height / k, score: d.score }));
+  }
+
+  private async detectAt(img: RawImage): Promise<Detection[]> {
     const { cv } = this;
     const gray = await toGray(img);
     const src = cv.matFromArray(img.height, img.width, cv.CV_8UC1, gray);
@@ -107,7 +123,8 @@ export class AnimeFaceDetector {
     const found = new cv.RectVector();
     try {
       cv.equalizeHist(src, eq);
-      const min = new cv.Size(this.opts.minSize, this.opts.minSize);
+      const minSide = Math.min(this.opts.minSize, Math.floor(Math.min(img.width, img.height) / 2));
+      const min = new cv.Size(minSide, minSide);
       const max = new cv.Size(0, 0);
       this.cascade.detectMultiScale(eq, found, this.opts.scaleFactor, this.opts.minNeighbors, 0, min, max);
       const out: Detection[] = [];
