@@ -16,7 +16,7 @@ async function expectFeedbackError(fn: () => Promise<unknown>, code: string): Pr
 }
 
 describe.each(dbTargets)('FeedbackService on $label', (target) => {
-  describe.skipIf(target.skip)('', () => {
+  describe.skipIf(target.skip)('when the database answers', () => {
     const handle = useTestDatabase(target);
     let sut: FeedbackService;
 
