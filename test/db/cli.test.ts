@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR, openDatabase } from '../../src/db/client.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
 import type { RebalancingReport } from '../../src/db/report.ts';
-import { childProcessEnv, dbTargets, type TestDatabase } from '../helpers/databases.ts';
+import { childProcessEnv, dbTargets } from '../helpers/databases.ts';
 import { seedReportHistory } from './report-seed.ts';
 import { user } from './fixtures.ts';
 
@@ -93,23 +93,18 @@ describe('webtoon db migrate and report on PGlite (DATABASE_URL unset)', () => {
 });
 
 describe.each(dbTargets.filter((t) => t.kind === 'postgres'))('webtoon db migrate and report on $label (DATABASE_URL set)', (target) => {
-  describe.skipIf(target.skip)('against a fresh database', () => {
-    let fresh: TestDatabase;
-    beforeAll(async () => {
-      fresh = await target.open({ migrate: false });
-    });
-    afterAll(async () => {
-      await fresh?.dispose();
-    });
-
-    it('migrates, then prints a valid empty JSON report', async () => {
+  it.skipIf(target.skip)('migrates a fresh database, then prints a valid empty JSON report', async () => {
+    const fresh = await target.open({ migrate: false });
+    try {
       const migrate = await webtoon(['db', 'migrate'], { DATABASE_URL: fresh.url as string });
       expect(migrate.code, migrate.stderr).toBe(0);
       expect(migrate.stdout).toMatch(new RegExp(`^postgres [\\w.-]+:\\d+/webtoon_test_\\w+: ${committedMigrations} migration\\(s\\) applied`));
       const report = await webtoon(['report', '--format', 'json'], { DATABASE_URL: fresh.url as string });
       expect(report.code, report.stderr).toBe(0);
       expect(JSON.parse(report.stdout)).toMatchObject({ versions: [], rows: [], ranking: [] });
-    });
+    } finally {
+      await fresh.dispose();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ATTRIBUTES } from '../../src/db/attributes.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
 import {
@@ -109,11 +109,14 @@ describe.each(dbTargets)('buildReport over a seeded history on $label', (target)
   describe.skipIf(target.skip)('with hand-worked expectations (see report-seed.ts)', () => {
     const handle = useTestDatabase(target);
     let full: RebalancingReport;
-
-    beforeAll(async () => {
-      await seedReportHistory(new FeedbackService(handle()));
-      full = await buildReport(handle(), {}, NOW);
-    });
+    let seeding: Promise<void> | undefined;
+    // Seeded once, on first use: a failure (database down under CI=true) then fails each test.
+    const seeded = () =>
+      (seeding ??= (async () => {
+        await seedReportHistory(new FeedbackService(handle()));
+        full = await buildReport(handle(), {}, NOW);
+      })());
+    beforeEach(() => seeded());
 
     it('summarises each direction × model version: generations, ratings and 👍 share with its change', () => {
       expect(full.versions).toEqual([

@@ -127,14 +127,22 @@ export const dbTargets: DbTarget[] = await resolveTargets();
  */
 export function useTestDatabase(target: DbTarget, opts?: { migrate?: boolean }): () => DatabaseHandle {
   let opened: TestDatabase | undefined;
+  let failure: unknown;
   beforeAll(async () => {
-    opened = await target.open(opts);
+    // An open failure (e.g. Postgres down under CI=true) is rethrown by every test that uses the
+    // database, so each counts as failed rather than silently skipped after a failed hook.
+    try {
+      opened = await target.open(opts);
+    } catch (err) {
+      failure = err;
+    }
   });
   afterAll(async () => {
     await opened?.dispose();
   });
   return () => {
-    if (!opened) throw new Error(`the ${target.label} test database is not open (did its beforeAll fail?)`);
+    if (failure !== undefined) throw failure;
+    if (!opened) throw new Error(`the ${target.label} test database is not open`);
     return opened.handle;
   };
 }
