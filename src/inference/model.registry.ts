@@ -75,7 +75,7 @@ export function checkContract(
   const output = header.outputs.find((o) => o.name === 'output');
   const heatmap = header.outputs.find((o) => o.name === 'heatmap');
   const isImage = (v: OnnxValueInfo | undefined): boolean =>
-    !!v && v.elemType === FLOAT && v.shape !== null && v.shape.length === 4 && (v.shape[1] === 3 || typeof v.shape[1] === 'string');
+    !!v && v.elemType === FLOAT && v.shape !== null && v.shape.length === 4 && v.shape[1] === 3;
   if (!isImage(input)) {
     problems.push(
       input
@@ -286,6 +286,9 @@ export class ModelRegistry {
   }
 }
 
+/** Side a `--model` file without an img_size in its metadata is run at (U-GAT-IT's training size). */
+export const DEFAULT_IMG_SIZE = 256;
+
 /** A registry of exactly one file (the CLI's `--model`), with metadata filled from flags where missing. */
 export class SingleModelRegistry {
   constructor(
@@ -298,7 +301,8 @@ export class SingleModelRegistry {
   async resolve(direction: Direction): Promise<ModelInfo> {
     const st = await stat(this.file).catch(() => null);
     if (!this.cached || !st || st.mtimeMs !== this.cached.mtimeMs) {
-      this.cached = await loadModelInfo(this.file, { direction, ...this.overrides });
+      // A light generator runs at any size: without metadata, use the official training size.
+      this.cached = await loadModelInfo(this.file, { direction, imgSize: DEFAULT_IMG_SIZE, ...this.overrides });
     }
     if (this.cached.direction !== direction) {
       throw new InferenceError(
@@ -313,7 +317,7 @@ export class SingleModelRegistry {
   async versions(): Promise<Record<Direction, string | null>> {
     const out = { a2b: null, b2a: null } as Record<Direction, string | null>;
     try {
-      const m = await loadModelInfo(this.file, this.overrides);
+      const m = await loadModelInfo(this.file, { imgSize: DEFAULT_IMG_SIZE, ...this.overrides });
       out[m.direction] = m.version;
     } catch {
       // unreadable: none served
