@@ -54,6 +54,26 @@ export function heatmapTile(h: Float32Array, hh: number, hw: number, size: numbe
   return out;
 }
 
+/** Smallest tile side drawn; smaller images are enlarged by an integer factor. */
+const MIN_TILE = 96;
+
+/** Enlarge an RGB tile by an integer factor, nearest neighbour. */
+function upscaleNearest(t: Uint8Array, size: number, k: number): Uint8Array {
+  const big = size * k;
+  const out = new Uint8Array(big * big * 3);
+  for (let y = 0; y < big; y++) {
+    const sy = Math.floor(y / k);
+    for (let x = 0; x < big; x++) {
+      const s = (sy * size + Math.floor(x / k)) * 3;
+      const o = (y * big + x) * 3;
+      out[o] = t[s];
+      out[o + 1] = t[s + 1];
+      out[o + 2] = t[s + 2];
+    }
+  }
+  return out;
+}
+
 /** The seven tiles (RGB bytes, size×size) of each image for one direction. */
 function directionTiles(forward: Generator, backward: Generator, x: Float32Array, n: number, size: number): Uint8Array[][] {
   const per = size * size * 3;
@@ -97,8 +117,12 @@ export async function renderSampleGrid(
   const per = size * size * 3;
   const nA = a.length / per;
   const nB = b.length / per;
-  const left = directionTiles(gens.genA2B, gens.genB2A, a, nA, size);
-  const right = directionTiles(gens.genB2A, gens.genA2B, b, nB, size);
+  // small training sizes are shown enlarged (nearest neighbour) so the tiles stay legible
+  const zoom = Math.max(1, Math.ceil(MIN_TILE / size));
+  const enlarge = (t: Uint8Array) => (zoom === 1 ? t : upscaleNearest(t, size, zoom));
+  const left = directionTiles(gens.genA2B, gens.genB2A, a, nA, size).map((c) => c.map(enlarge));
+  const right = directionTiles(gens.genB2A, gens.genA2B, b, nB, size).map((c) => c.map(enlarge));
+  size *= zoom;
   const labelW = 130;
   const headerH = 26;
   const gap = 12;
