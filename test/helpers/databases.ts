@@ -34,8 +34,16 @@ export interface DbTarget {
   label: string;
   /** A reason to skip this target, or false. */
   skip: string | false;
-  /** Open a fresh, empty database for one test file, migrated unless `migrate: false`. */
-  open(opts?: { migrate?: boolean }): Promise<TestDatabase>;
+  /**
+   * Open a fresh, empty database for one test file, migrated unless `migrate: false`. `poolMax`
+   * (Postgres, default 10) bounds how many queries truly run at once.
+   */
+  open(opts?: OpenTestDatabaseOptions): Promise<TestDatabase>;
+}
+
+export interface OpenTestDatabaseOptions {
+  migrate?: boolean;
+  poolMax?: number;
 }
 
 export interface TestDatabase {
@@ -96,7 +104,7 @@ function postgresTarget(env: DbTestEnv, unreachable: string | false): DbTarget {
       const name = `webtoon_test_${process.pid}_${randomBytes(4).toString('hex')}`;
       await adminQuery(env.postgresUrl, `create database "${name}"`);
       const url = withDatabase(env.postgresUrl, name);
-      const handle = await openDatabase({ url, poolMax: 60 });
+      const handle = await openDatabase({ url, poolMax: opts?.poolMax ?? 10 });
       if (opts?.migrate !== false) await migrateDatabase(handle);
       return {
         handle,
@@ -125,7 +133,7 @@ export const dbTargets: DbTarget[] = await resolveTargets();
  * Open a fresh migrated database for the enclosing `describe` (beforeAll) and dispose of it
  * afterwards (afterAll). Returns a getter, valid inside tests and hooks.
  */
-export function useTestDatabase(target: DbTarget, opts?: { migrate?: boolean }): () => DatabaseHandle {
+export function useTestDatabase(target: DbTarget, opts?: OpenTestDatabaseOptions): () => DatabaseHandle {
   let opened: TestDatabase | undefined;
   let failure: unknown;
   beforeAll(async () => {
