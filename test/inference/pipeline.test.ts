@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { GeneratorRunner } from '../../src/inference/generator.runner.ts';
+import { type GeneratedFace, GeneratorRunner } from '../../src/inference/generator.runner.ts';
 import { decodeUnchecked, type RawImage, resizeTo } from '../../src/inference/image.adapter.ts';
 import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { loadModelInfo, type ModelInfo } from '../../src/inference/model.registry.ts';
@@ -182,7 +182,7 @@ describe('GeneratorRunner', () => {
     it('runs crops arriving within the wait window as one batch and gives each caller its own result', async () => {
       const runner = new GeneratorRunner({ devices: ['cpu'], threads: 1 }, { maxBatch: 8, maxWaitMs: 50 });
       try {
-        const single = [];
+        const single: GeneratedFace[] = [];
         for (const c of crops) single.push((await runner.runBatch(info, [c]))[0]);
         runner.batchLog.length = 0;
         const batched = await Promise.all(crops.map((c) => runner.generate(info, c)));
