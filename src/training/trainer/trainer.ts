@@ -411,6 +411,9 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
         stoppedEarly = true;
         break;
       }
+      // A step is synchronous work; give the event loop a turn so that SIGINT, file writes and the
+      // decoders' completions are handled between steps, not starved until the run ends.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (step % o.sampleEvery === 0) await sample(step);
       if (step % o.saveEvery === 0) await save(step);
       if (hooks.signal?.aborted || (hooks.stopAfterStep !== undefined && step >= hooks.stopAfterStep)) {
