@@ -387,3 +387,14 @@ export async function buildReport(database: DatabaseHandle | Db, filters: Report
   const db = 'kind' in database && 'close' in database ? database.db : (database as Db);
   return computeReport(await queryReportInput(db, filters), filters, generatedAt);
 }
+
+/**
+ * The ranking's oversampling factors for one direction, by attribute, for the dataset tools: multiply
+ * the sampling weight of a target-domain image by the factor of each attribute it carries (an
+ * attribute left out has factor 1).
+ */
+export function oversamplingFactors(report: RebalancingReport, direction: Direction): Partial<Record<AttributeId, number>> {
+  const factors: Partial<Record<AttributeId, number>> = {};
+  for (const r of report.ranking) if (r.direction === direction && r.oversamplingFactor !== 1) factors[r.attribute] = r.oversamplingFactor;
+  return factors;
+}

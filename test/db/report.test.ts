@@ -5,6 +5,7 @@ import {
   buildReport,
   computeReport,
   oversamplingFactor,
+  oversamplingFactors,
   parseSince,
   ReportError,
   type RebalancingReport,
@@ -151,6 +152,11 @@ describe.each(dbTargets)('buildReport over a seeded history on $label', (target)
       expect(full.ranking[1].baselineRate).toBeCloseTo(11 / 240, 12);
       expect(full.ranking[0]).toMatchObject({ targetDomain: 'A' });
       expect(full.ranking[0].baselineRate).toBeCloseTo(4 / 48, 12);
+    });
+
+    it('hands the dataset tools the factors above 1 for one direction', () => {
+      expect(oversamplingFactors(full, 'a2b')).toEqual({ gender: 4, glasses: 3.27 });
+      expect(oversamplingFactors(full, 'b2a')).toEqual({ identity: 4 });
     });
 
     it('keeps only generations since the given instant', async () => {
