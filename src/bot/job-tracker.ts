@@ -2,10 +2,17 @@
  * Tracks in-flight translations so that shutdown can stop taking new work, wait for what is running
  * and abort what does not finish in time.
  */
+import { setMaxListeners } from 'node:events';
+
 export class JobTracker {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly controller = new AbortController();
   private open = true;
+
+  constructor() {
+    // every running job listens on the one shutdown signal
+    setMaxListeners(0, this.controller.signal);
+  }
 
   /** False once {@link drain} has started: new translations are refused. */
   get accepting(): boolean {

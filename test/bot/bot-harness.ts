@@ -12,6 +12,7 @@ import type { DatabaseHandle } from '../../src/db/client.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
 import { exportedTestModels, installModel, tempModelsDir } from '../helpers/models.ts';
 import { runBot, type RunningBot } from '../../src/bot/main.ts';
+import { createInferenceClient } from '../../src/inference/index.ts';
 import { DiscordStandIn } from '../discord-stand-in/discord-stand-in.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,6 +46,11 @@ export interface HarnessOptions {
   database: DatabaseHandle;
   env?: Record<string, string>;
   modelsDir?: string;
+  /**
+   * Build the inference client here and hand it to the bot (which then does not close it), so it
+   * survives bot restarts; closed by dispose() after `closeDelayMs`. Default: the bot builds its own.
+   */
+  sharedInference?: { closeDelayMs: number };
 }
 
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
@@ -68,7 +74,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     MAX_IMAGE_BYTES: String(2 * 1024 * 1024),
     ...opts.env,
   });
-  const start = async () => runBot(config, { handleSignals: false, database: opts.database, });
+  const inference = opts.sharedInference ? await createInferenceClient(config) : undefined;
+  const start = async () => runBot(config, { handleSignals: false, database: opts.database, inference });
   let running = await start();
   const h: Harness = {
     standIn,
@@ -88,6 +95,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     },
     async dispose() {
       await running.bot.stop(5_000).catch(() => undefined);
+      if (inference) {
+        await new Promise((r) => setTimeout(r, opts.sharedInference!.closeDelayMs));
+        await inference.close();
+      }
       await standIn.stop();
       models.cleanup();
       rmSync(dataDir, { recursive: true, force: true });

@@ -117,6 +117,19 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
     });
   });
 
+  describe('/reverse', () => {
+    it('translates webtoon → photo (centre crop when no webtoon face is detected)', async () => {
+      const { ack, reply } = await translate(h, alice, astronaut, { crop: 'center' }, 'reverse');
+      expect(ack.type).toBe(5);
+      expect(reply.files).toHaveLength(1);
+      const fields = Object.fromEntries(reply.embeds[0].fields.map((f: { name: string; value: string }) => [f.name, f.value]));
+      expect(reply.embeds[0].title).toBe('Reversed');
+      expect(fields.Direction).toBe('webtoon → photo');
+      const row = await h.feedback.findGenerationByMessageId(reply.id);
+      expect(row).toMatchObject({ direction: 'b2a', status: 'ok', modelVersion: fields.Model });
+    });
+  });
+
   describe('failures', () => {
     it('tells the member when no face is found, suggests the centre crop, and records the failure', async () => {
       const before = await countRows(h.database, 'generations');
@@ -359,23 +372,33 @@ describe('the bot under load limits (pglite)', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ database: db(), env: { QUEUE_MAX: '1', RATE_LIMIT_USER_PER_MIN: '2', RATE_LIMIT_GUILD_PER_MIN: '0' } });
+    // one job in the worker at a time and room for one more waiting: a burst overflows the queue
+    // The worker outlives the bot here (closed a second after the last test): closing it while an
+    // aborted ONNX run is still executing can crash the process (an inference issue, reported).
+    h = await startHarness({
+      database: db(),
+      env: { QUEUE_MAX: '2', BATCH_MAX_SIZE: '1', RATE_LIMIT_USER_PER_MIN: '2', RATE_LIMIT_GUILD_PER_MIN: '0' },
+      sharedInference: { closeDelayMs: 1500 },
+    });
   });
   afterAll(async () => {
     await h?.dispose();
   });
 
   it('answers every request of a burst with a result or a clear busy message when the queue is full', async () => {
-    const users = Array.from({ length: 5 }, (_, i) => h.standIn.makeUser(`burst${i}`));
+    const users = Array.from({ length: 8 }, (_, i) => h.standIn.makeUser(`burst${i}`));
     const recs = users.map((u) => h.standIn.sendSlashCommand(u, 'webtoonify', { image: h.standIn.addAttachment(astronaut, 's.png', 'image/png', { width: 512, height: 512 }) }));
     const replies = await Promise.all(recs.map((r) => finalReply(h, r)));
     const results = replies.filter((r) => r.files.length === 1);
     const busy = replies.filter((r) => r.content.includes('queue is full'));
-    expect(results.length + busy.length).toBe(5);
+    expect(results.length + busy.length).toBe(8);
     expect(results.length).toBeGreaterThanOrEqual(1);
     expect(busy.length).toBeGreaterThanOrEqual(1);
     const failed = (await generationRows(h)).filter((r) => r.error_code === 'QUEUE_FULL');
     expect(failed).toHaveLength(busy.length);
+    // the job that waited behind the running one was told its place while it waited
+    const waited = results.filter((r) => r.contentHistory.some((c) => c.startsWith('⏳ In the queue — position 1.')));
+    expect(waited.length).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a member over the per-minute limit, saying when to retry', async () => {
@@ -401,5 +424,19 @@ describe('the bot under load limits (pglite)', () => {
     expect(drained).toEqual({ finished: 1, aborted: 0 });
     expect(h.standIn.original(rec.id)!.files).toHaveLength(1);
     await expect.poll(() => h.standIn.readySessions).toBe(0);
+  });
+
+  it('when the grace time runs out on shutdown, aborts the running translations with a clear message and records them', async () => {
+    await h.restartBot();
+    const users = [h.standIn.makeUser('gina'), h.standIn.makeUser('hank')];
+    const recs = users.map((u) => h.standIn.sendSlashCommand(u, 'webtoonify', { image: h.standIn.addAttachment(astronaut, 's.png', 'image/png', { width: 512, height: 512 }) }));
+    await Promise.all(recs.map((r) => h.standIn.waitForCallback(r)));
+    const drained = await h.running.bot.stop(0);
+    expect(drained.finished + drained.aborted).toBe(2);
+    expect(drained.aborted).toBeGreaterThanOrEqual(1);
+    const replies = recs.map((r) => h.standIn.original(r.id)!);
+    const restarting = replies.filter((r) => r.content.includes("I'm restarting and couldn't finish this one"));
+    expect(restarting.length).toBe(drained.aborted);
+    expect(restarting.every((r) => r.files.length === 0)).toBe(true);
   });
 });

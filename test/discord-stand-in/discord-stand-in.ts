@@ -55,6 +55,8 @@ export interface StoredMessage {
   webhook_id: string | null;
   interaction_id: string | null;
   edits: number;
+  /** The content after creation and after every edit, in order (e.g. queue-position updates). */
+  contentHistory: string[];
   deleted: boolean;
 }
 
@@ -705,6 +707,7 @@ export class DiscordStandIn extends EventEmitter {
       webhook_id: webhookId,
       interaction_id: interactionId,
       edits: 0,
+      contentHistory: [data.content ?? ''],
       deleted: false,
     };
     this.attachFiles(msg, data, files);
@@ -731,5 +734,6 @@ export class DiscordStandIn extends EventEmitter {
     msg.flags &= ~128; // an edit ends the "thinking…" state
     this.attachFiles(msg, data, files);
     msg.edits += 1;
+    msg.contentHistory.push(msg.content);
   }
 }
