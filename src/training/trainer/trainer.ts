@@ -71,6 +71,8 @@ export interface TrainSummary {
   skippedImages: number;
   /** Mean seconds per iteration over this session. */
   secondsPerIteration: number;
+  /** Total time the loop waited for data (≈0 when prefetching keeps up). */
+  dataWaitSeconds: number;
 }
 
 /** Contents of run.json. */
@@ -387,9 +389,12 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   const started = performance.now();
   let step = startStep;
   let stoppedEarly = false;
+  let dataWaitMs = 0;
   try {
     while (step < o.iterations) {
+      const waitStart = performance.now();
       const batch = await loader.batch(step); // step is 0-based here: the data of iteration step+1
+      dataWaitMs += performance.now() - waitStart;
       const s = step + 1;
       const lr = linearDecayLr(s, o.lr, o.iterations, o.decay);
       const realA = tf.tensor4d(batch.a, [o.batch, o.imgSize, o.imgSize, 3]);
@@ -440,6 +445,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     checkpoint: lastSaved,
     skippedImages: loader.skipped.size,
     secondsPerIteration: step > startStep ? elapsed / (step - startStep) : 0,
+    dataWaitSeconds: dataWaitMs / 1000,
   };
   log.info(summary, stoppedEarly ? `stopped at step ${step}; resume with --resume` : `training finished at step ${step}`);
   return summary;
