@@ -117,6 +117,14 @@ describe('runTraining input checks (nothing is written)', () => {
   });
 });
 
+describe('runTraining divergence', () => {
+  it('stops with DIVERGED and writes no checkpoint of broken weights when a loss turns non-finite', async () => {
+    const out = path.join(work, 'run-diverged');
+    await expectRefused(runTraining({ ...TINY, dataDir: data, outDir: out, iterations: 5, lr: 1e30, saveEvery: 1, sampleCount: 0 }, { progress: 'none' }), 'DIVERGED', /non-finite/);
+    expect(await readdir(path.join(out, 'checkpoints'))).toEqual([]);
+  });
+});
+
 describe('runTraining outputs and exact resume', () => {
   const common = { ...TINY, iterations: 6, saveEvery: 2, sampleEvery: 3, seed: 7 };
   let stopped: string;

@@ -305,6 +305,12 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     log,
   });
   const dataHash = await manifestHash(dataset);
+  if (hooks.resume) {
+    const run = await readRunFile(outDir);
+    if (run.dataManifestHash !== dataHash) {
+      log.warn({ dataDir: o.dataDir }, 'the training images changed since the run started: the resumed data stream will differ from an uninterrupted run');
+    }
+  }
   const backend = await selectBackend(o.backend);
   log.info({ backend: backend.name, reason: backend.reason }, `training on tfjs backend ${backend.name} (${backend.reason})`);
 
@@ -390,6 +396,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   let step = startStep;
   let stoppedEarly = false;
   let dataWaitMs = 0;
+  let diverged = false;
   try {
     while (step < o.iterations) {
       const waitStart = performance.now();
@@ -412,8 +419,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
       progress.update({ step, dLoss: losses.Discriminator_loss, gLoss: losses.Generator_loss, lr });
       hooks.onStep?.({ step, lr, losses, numTensors: tf.memory().numTensors });
       if (!Number.isFinite(losses.Generator_loss) || !Number.isFinite(losses.Discriminator_loss)) {
-        log.error({ step, losses }, 'loss is not finite; stopping');
-        stoppedEarly = true;
+        diverged = true; // keep the last good checkpoint as the newest: no save after this
         break;
       }
       // A step is synchronous work; give the event loop a turn so that SIGINT, file writes and the
@@ -426,13 +432,22 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
         break;
       }
     }
-    if (lastSavedStep !== step || !lastSaved) await save(step);
-    if (step % o.sampleEvery !== 0 && step > startStep) await sample(step);
+    if (!diverged) {
+      if (lastSavedStep !== step || !lastSaved) await save(step);
+      if (step % o.sampleEvery !== 0 && step > startStep) await sample(step);
+    }
   } finally {
     progress.stop();
     await new Promise<void>((resolve) => lossStream.end(resolve));
     sut.dispose();
     for (const n of Object.values(nets)) n.dispose();
+  }
+  if (diverged) {
+    throw new TrainingError(
+      'DIVERGED',
+      `the loss became non-finite at step ${step}; stopped without saving (newest good checkpoint: ${lastSaved || 'none'}); try a lower --lr`,
+      { step, checkpoint: lastSaved },
+    );
   }
   const elapsed = (performance.now() - started) / 1000;
   const summary: TrainSummary = {

@@ -9,7 +9,8 @@ export type TrainingErrorCode =
   | 'OPTION_INVALID' // a numeric or enum option is out of range
   | 'RESUME_FAILED' // --resume without a checkpoint, or with one that does not fit
   | 'INIT_FAILED' // --init checkpoint unreadable or incompatible
-  | 'RUN_DIR_IN_USE'; // --out already holds a run and --resume was not given
+  | 'RUN_DIR_IN_USE' // --out already holds a run and --resume was not given
+  | 'DIVERGED'; // a loss became NaN/Infinity; the run stopped without saving the broken weights
 
 /** A training run refused to start or could not go on; `details` carries the facts. */
 export class TrainingError extends AppError<TrainingErrorCode> {}
