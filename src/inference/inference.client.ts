@@ -219,6 +219,11 @@ export class WorkerInferenceClient implements InferenceClient {
         reject(new InferenceError('UNSUPPORTED_FORMAT', 'Expected the image as bytes (a Buffer).', { received: typeof image }));
         return;
       }
+      const bad = checkOptions(opts);
+      if (bad) {
+        reject(new TypeError(`translate: ${bad}`));
+        return;
+      }
       if (opts.signal?.aborted) {
         reject(new InferenceError('ABORTED', 'The translation was cancelled.', { stage: 'before-queue' }));
         return;
@@ -328,6 +333,16 @@ export async function createInferenceClient(config: Config, opts: ClientOptions 
     throw err;
   }
   return client;
+}
+
+/** What is wrong with the options, or null. Programming errors, so a TypeError rather than an InferenceError. */
+export function checkOptions(opts: TranslateOptions | undefined): string | null {
+  if (!opts || typeof opts !== 'object') return `options must be an object, got ${String(opts)}`;
+  if (opts.direction !== 'a2b' && opts.direction !== 'b2a') return `opts.direction must be "a2b" or "b2a", got ${JSON.stringify(opts.direction)}`;
+  if (opts.faces !== undefined && opts.faces !== 'one' && opts.faces !== 'all') return `opts.faces must be "one" or "all", got ${JSON.stringify(opts.faces)}`;
+  if (opts.crop !== undefined && opts.crop !== 'auto' && opts.crop !== 'center') return `opts.crop must be "auto" or "center", got ${JSON.stringify(opts.crop)}`;
+  if (opts.outputSize !== undefined && opts.outputSize !== 256 && opts.outputSize !== 512) return `opts.outputSize must be 256 or 512, got ${JSON.stringify(opts.outputSize)}`;
+  return null;
 }
 
 function round(n: number): number {

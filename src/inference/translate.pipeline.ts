@@ -93,9 +93,7 @@ export class TranslatePipeline {
       mark = now;
     };
     const direction = opts.direction;
-    if (direction !== 'a2b' && direction !== 'b2a') {
-      throw new InferenceError('INVALID_MODEL', `Unknown direction "${String(direction)}"; use a2b or b2a.`, { direction });
-    }
+    if (direction !== 'a2b' && direction !== 'b2a') throw new TypeError(`translate: opts.direction must be "a2b" or "b2a", got ${JSON.stringify(direction)}`);
     const outputSize = opts.outputSize ?? (this.config.OUTPUT_SIZE as 256 | 512);
     // Model first: no point decoding when nothing can translate it.
     const model = await this.registry.resolve(direction);

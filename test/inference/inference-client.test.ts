@@ -66,6 +66,13 @@ describe('createInferenceClient', () => {
       expect(err.name).toBe('InferenceError[UNSUPPORTED_FORMAT]');
     });
 
+    it('rejects bad options with a TypeError naming the option, before queueing', async () => {
+      await expect(sut.translate(astronautPng(), { direction: 'sideways' as 'a2b' })).rejects.toThrow(/opts.direction must be "a2b" or "b2a", got "sideways"/);
+      await expect(sut.translate(astronautPng(), { direction: 'a2b', outputSize: 300 as 256 })).rejects.toThrow(TypeError);
+      await expect(sut.translate(astronautPng(), { direction: 'a2b', faces: '2' as 'all' })).rejects.toThrow(/opts.faces/);
+      expect(sut.queueDepth()).toBe(0);
+    });
+
     it('rejects an already-aborted signal with ABORTED without queueing', async () => {
       const ac = new AbortController();
       ac.abort();

@@ -6,7 +6,9 @@ import { decodeUnchecked, type RawImage, resizeTo } from '../../src/inference/im
 import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { loadModelInfo, type ModelInfo } from '../../src/inference/model.registry.ts';
 import { TranslatePipeline } from '../../src/inference/translate.pipeline.ts';
-import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
+import { utimesSync } from 'node:fs';
+import path from 'node:path';
+import { exportedTestModels, installModel, tempModelsDir, type TestModels, writeWithMetadata } from '../helpers/models.ts';
 import { astronautPath, astronautPng, cascadePath, noFaceImage } from './sample-images.ts';
 
 let models: TestModels;
@@ -145,6 +147,21 @@ describe('TranslatePipeline', () => {
     it('refuses bad bytes with the intake code before running anything', async () => {
       const err = await rejectionOf(sut.translate(Buffer.from('%PDF-1.7 nothing'), { direction: 'a2b' }));
       expect(err.code).toBe('UNSUPPORTED_FORMAT');
+    });
+
+    it('serves a replaced model file on the next request without a restart', async () => {
+      const c = cfg();
+      const own = await TranslatePipeline.create(c);
+      try {
+        expect((await own.translate(astronautPng(), { direction: 'a2b' })).modelVersion).toBe('fixture-a2b-1');
+        const file = path.join(c.MODELS_DIR, 'a2b.onnx');
+        writeWithMetadata(models.a2b, file, { version: 'fixture-a2b-2' });
+        const later = new Date(Date.now() + 5000);
+        utimesSync(file, later, later);
+        expect((await own.translate(astronautPng(), { direction: 'a2b' })).modelVersion).toBe('fixture-a2b-2');
+      } finally {
+        await own.dispose();
+      }
     });
 
     it('fails with MODEL_UNAVAILABLE when the direction has no model', async () => {
