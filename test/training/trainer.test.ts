@@ -7,6 +7,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.ts';
@@ -15,7 +16,10 @@ import { NETWORK_NAMES, type NamedTensor, type UgatitState } from '../../src/tra
 import { resolveTrainOptions } from '../../src/training/trainer/options.ts';
 import { buildNetworks, resumeOptions, runTraining } from '../../src/training/trainer/trainer.ts';
 import { TrainingError } from '../../src/training/trainer/training-error.ts';
+import { readTorchCheckpoint } from '../../src/training/torch-import/index.ts';
 import { makeShapesDataset, TINY } from './trainer-helpers.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 let data: string;
 let work: string;
@@ -199,5 +203,20 @@ describe('runTraining outputs and exact resume', () => {
     expect(got.config.step).toBe(1);
     expect(got.config.source.init).toBe(init);
     for (const [k, t] of src.state.genA2B!) expect(maxDiff(got.state.genA2B!.get(k)!, t), k).toBe(0);
+  });
+
+  it('fine-tunes from an official UGATIT-pytorch .pt given to --init', async () => {
+    const pt = path.resolve(repoRoot, '../shared/fixtures/ugatit-train-step/light-ngf8-nb2-96/params_before.pt');
+    const out = path.join(work, 'run-init-pt');
+    const cfg = { light: true, imgSize: 96, ngf: 8, ndf: 8, nRes: 2, disLayersGlobal: 7, disLayersLocal: 5, backend: 'wasm' as const };
+    await runTraining({ ...cfg, dataDir: data, outDir: out, init: pt, iterations: 1, lr: 0, weightDecay: 0, sampleCount: 0 }, { progress: 'none' });
+    const official = readTorchCheckpoint(pt);
+    const got = await loadCheckpoint(path.join(out, 'checkpoints', 'step_0000001'));
+    expect(got.config.source.init).toBe(pt);
+    for (const [k, t] of official.genB2A!) {
+      // this fixture moved some ρ outside [0, 1]; the step clips them like the official RhoClipper
+      const want = k.endsWith('rho') ? { shape: t.shape, data: t.data.map((v) => Math.min(1, Math.max(0, v))) } : t;
+      expect(maxDiff(got.state.genB2A!.get(k)!, want), k).toBe(0);
+    }
   });
 });
