@@ -14,7 +14,8 @@ export type BotErrorCode =
   | 'SHUTTING_DOWN'
   | 'UNKNOWN_COMMAND'
   | 'UNKNOWN_GENERATION'
-  | 'NOT_YOURS';
+  | 'NOT_YOURS'
+  | 'DISCORD_UNREACHABLE';
 
 /**
  * A typed refusal from the bot itself. `details` carries the facts (declared type, size, limit,

@@ -83,6 +83,8 @@ export function messageForCode(code: string, details: Record<string, unknown>, l
       return 'Only the member who asked for this can use that button.';
     case 'UNKNOWN_COMMAND':
       return "I don't know that command. It may have been removed; try `/webtoon-help`.";
+    case 'DISCORD_UNREACHABLE':
+      return "I can't reach Discord right now. Please try again in a minute.";
     case 'NO_ATTRIBUTE':
       return 'Pick at least one thing that went wrong.';
     case 'NOTE_TOO_LONG':

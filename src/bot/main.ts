@@ -3,6 +3,7 @@
  * client, log in, and shut down cleanly on SIGINT/SIGTERM. `webtoon bot` (and `npm start`) call
  * {@link runBot}; each shard process under `webtoon bot --shards` does too.
  */
+import { REST, Routes, type RESTGetCurrentApplicationResult } from 'discord.js';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { migrateDatabase, openDatabaseFromConfig, type DatabaseHandle } from '../db/client.ts';
@@ -10,6 +11,7 @@ import { FeedbackService } from '../db/feedback.service.ts';
 import type { RebalancingReport } from '../db/report.ts';
 import { createInferenceClient, type InferenceClient } from '../inference/index.ts';
 import { moduleLogger } from '../logger.ts';
+import { BotError } from './bot.errors.ts';
 import { createBot, type Bot } from './bot.ts';
 
 const log = moduleLogger('bot');
@@ -47,6 +49,46 @@ async function renderChart(report: RebalancingReport): Promise<Buffer> {
   return renderReportChart(report);
 }
 
+/** Turn a failed login into one clear line (wrong token, unreachable API) instead of a stack trace. */
+export function explainLoginFailure(err: unknown, apiUrl: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'TokenInvalid' || (err as { status?: unknown }).status === 401) {
+    return new ConfigError(
+      'CONFIG_INVALID',
+      `Discord refused DISCORD_TOKEN (401). Reset the token in the Developer Portal (${PORTAL_URL} → your application → Bot → Reset Token) and set the new one.`,
+      { apiUrl },
+      { cause: err },
+    );
+  }
+  if (err instanceof Error && !('status' in err) && /fetch failed|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|timed out|other side closed/i.test(`${err.message} ${String((err as { cause?: unknown }).cause)}`)) {
+    return new BotError('DISCORD_UNREACHABLE', `cannot reach the Discord API at ${apiUrl} (${err.message}). Check the network, or DISCORD_API_URL.`, { apiUrl }, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Check the token and application id against the API before loading anything heavy, so a wrong
+ * token or an unreachable API fails in a second with one clear line.
+ * @throws {ConfigError} CONFIG_INVALID for a refused token or an application id of another application
+ * @throws {BotError} DISCORD_UNREACHABLE when the API does not answer
+ */
+export async function preflight(cfg: Pick<Config, 'DISCORD_API_URL'> & { DISCORD_TOKEN: string; DISCORD_APPLICATION_ID: string }): Promise<void> {
+  const rest = new REST({ api: cfg.DISCORD_API_URL, retries: 1, timeout: 10_000 }).setToken(cfg.DISCORD_TOKEN);
+  let app: RESTGetCurrentApplicationResult;
+  try {
+    app = (await rest.get(Routes.currentApplication())) as RESTGetCurrentApplicationResult;
+  } catch (err) {
+    throw explainLoginFailure(err, cfg.DISCORD_API_URL);
+  }
+  if (app.id !== cfg.DISCORD_APPLICATION_ID) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `DISCORD_APPLICATION_ID is ${cfg.DISCORD_APPLICATION_ID}, but the token belongs to application ${app.id}. Copy the Application ID from the same application's General Information page.`,
+      { expected: app.id },
+    );
+  }
+}
+
 export interface RunningBot {
   bot: Bot;
   /** Resolves when the bot has stopped (after a signal or {@link Bot.stop}). */
@@ -67,6 +109,7 @@ export interface RunBotOptions {
  */
 export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<RunningBot> {
   requireDiscordCredentials(cfg);
+  await preflight(cfg);
   const database = opts.database ?? (await openDatabaseFromConfig(cfg));
   let inference: InferenceClient | undefined;
   let bot: Bot | undefined;
@@ -105,7 +148,9 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
         process.off('SIGTERM', onSignal);
       });
     }
-    await started.start();
+    await started.start().catch((err: unknown) => {
+      throw explainLoginFailure(err, cfg.DISCORD_API_URL);
+    });
     return { bot: started, stopped };
   } catch (err) {
     await bot?.client.destroy().catch(() => undefined);

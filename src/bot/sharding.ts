@@ -9,7 +9,7 @@ import { REST, Routes, ShardingManager, type RESTGetAPIGatewayBotResult } from '
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
-import { requireDiscordCredentials } from './main.ts';
+import { preflight, requireDiscordCredentials } from './main.ts';
 
 const log = moduleLogger('bot.sharding');
 const SHARD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'shard.entry.ts');
@@ -44,14 +44,19 @@ export interface RunningShards {
  */
 export async function runShards(cfg: Config, shards: 'auto' | number, opts: { handleSignals?: boolean; readyTimeoutMs?: number } = {}): Promise<RunningShards> {
   requireDiscordCredentials(cfg);
+  const refuseSharedPglite = (totalShards: number) => {
+    if (totalShards > 1 && !cfg.DATABASE_URL) {
+      throw new ConfigError(
+        'CONFIG_MISSING',
+        `${totalShards} shards cannot share the embedded PGlite database (one process only). Set DATABASE_URL to a Postgres database, or run with --shards 1.`,
+        { totalShards },
+      );
+    }
+  };
+  if (shards !== 'auto') refuseSharedPglite(shards);
+  await preflight(cfg);
   const totalShards = await resolveShardCount(cfg, shards);
-  if (totalShards > 1 && !cfg.DATABASE_URL) {
-    throw new ConfigError(
-      'CONFIG_MISSING',
-      `${totalShards} shards cannot share the embedded PGlite database (one process only). Set DATABASE_URL to a Postgres database, or run with --shards 1.`,
-      { totalShards },
-    );
-  }
+  refuseSharedPglite(totalShards);
   const manager = new ShardingManager(SHARD_ENTRY, { totalShards, token: cfg.DISCORD_TOKEN, mode: 'process', execArgv: ['--import', 'tsx'], respawn: true });
   manager.on('shardCreate', (shard) => log.info({ shard: shard.id, totalShards }, 'shard spawned'));
   let resolveStopped!: () => void;

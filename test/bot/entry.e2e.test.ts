@@ -71,6 +71,32 @@ describe('npm start without Discord credentials', () => {
   });
 });
 
+describe('npm start with wrong Discord settings', () => {
+  let standIn: DiscordStandIn;
+  beforeAll(async () => {
+    standIn = new DiscordStandIn();
+    await standIn.start();
+  });
+  afterAll(async () => {
+    await standIn.stop();
+  });
+
+  const cases = [
+    { name: 'a token Discord refuses', env: () => ({ DISCORD_TOKEN: 'wrong', DISCORD_APPLICATION_ID: standIn.applicationId, DISCORD_API_URL: standIn.apiUrl }), says: () => 'Discord refused DISCORD_TOKEN (401)' },
+    { name: "another application's id", env: () => ({ DISCORD_TOKEN: standIn.token, DISCORD_APPLICATION_ID: '123456789012345678', DISCORD_API_URL: standIn.apiUrl }), says: () => `but the token belongs to application ${standIn.applicationId}` },
+    { name: 'an API that does not answer', env: () => ({ DISCORD_TOKEN: standIn.token, DISCORD_APPLICATION_ID: standIn.applicationId, DISCORD_API_URL: 'http://127.0.0.1:9/api' }), says: () => 'cannot reach the Discord API at http://127.0.0.1:9/api' },
+  ];
+  it.each(cases)('exits 1 with one clear line for $name, before opening the database', async ({ env, says }) => {
+    const dataDir = path.join(os.tmpdir(), `webtoon-preflight-${process.pid}`);
+    const sut = spawnCli(['bot'], { ...env(), DATA_DIR: dataDir });
+    spawned.push(sut);
+    expect(await sut.exited).toBe(1);
+    expect(sut.stderr()).toContain(says());
+    expect(sut.stderr()).not.toMatch(/^\s+at /m);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+});
+
 describe('webtoon register-commands', () => {
   let standIn: DiscordStandIn;
   beforeAll(async () => {
