@@ -49,9 +49,9 @@ export type ExportGeneratorOptions = ExportSource & {
   verify?: boolean;
   /**
    * Side of the square verification batch. Full models run only at img_size. Light models default to
-   * min(img_size, {@link LIGHT_VERIFY_SIZE}): their graph is size-independent, and tfjs-wasm's float32
-   * reductions over ≥1M elements (the layer statistics at 256², ngf 64) drift by ~1e-3 in the output,
-   * which would fail a correct export. Any multiple of 4 may be asked for.
+   * min(img_size, {@link LIGHT_VERIFY_SIZE}): their graph is size-independent and a 256² check takes
+   * ~18–20 s instead of ~2–3 s (ngf 64, 2-core machine); at 256² it measures ~6e-5, mostly onnxruntime's
+   * own float32 ReduceMean over 4.2 M elements (docs/onnx-export.md). Any multiple of 4 may be asked for.
    */
   verifySize?: number;
   /** Override the verification reference (default: the tfjs generator of src/training/networks). */
