@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createInferenceClient, InferenceError, type WorkerInferenceClient } from '../../src/inference/index.ts';
+import { createInferenceClient, type WorkerInferenceClient } from '../../src/inference/inference.client.ts';
+import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
 import { astronautPng } from './sample-images.ts';
 
