@@ -3,12 +3,13 @@
  * U-GAT-IT training iteration (D step + G step: both generators, all four discriminators, both Adam
  * updates, ρ clipping) with the trainer's own UgatitTrainStep, light generators, batch 1, n_res 4,
  * official discriminators (7/5 layers, ndf = ngf). Random inputs: the data pipeline is prefetched and
- * not part of the step. Prints one JSON object on stdout.
+ * not part of the step. `--low-memory auto|on|off` as the trainer (auto: on for wasm). Each result is
+ * also written to stderr as soon as it is measured. Prints one JSON object on stdout.
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendPreference } from '../src/training/backend.ts';
-import { resolveTrainOptions } from '../src/training/trainer/options.ts';
+import { resolveTrainOptions, useLowMemory } from '../src/training/trainer/options.ts';
 import { buildNetworks } from '../src/training/trainer/trainer.ts';
 import { UgatitTrainStep } from '../src/training/trainer/train-step.ts';
 
@@ -21,6 +22,7 @@ const runs = Number(arg('runs', '3'));
 const backendPref = arg('backend', 'auto') as BackendPreference;
 const sizes = arg('sizes', '128').split(',').map(Number);
 const widths = arg('ngf', '32,64').split(',').map(Number);
+const lowMemoryMode = arg('low-memory', 'auto') as 'auto' | 'on' | 'off';
 
 const backend = await selectBackend(backendPref);
 const results: Record<string, unknown>[] = [];
@@ -28,7 +30,8 @@ for (const imgSize of sizes) {
   for (const ngf of widths) {
     const o = resolveTrainOptions({ dataDir: '-', outDir: '-', light: true, imgSize, ngf, ndf: ngf, nRes: 4, batch: 1, seed: 1 });
     const nets = buildNetworks(o);
-    const sut = new UgatitTrainStep(nets);
+    const lowMemory = useLowMemory(lowMemoryMode, backend.name);
+    const sut = new UgatitTrainStep(nets, { lowMemory });
     const a = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
     const b = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
     const warm = performance.now();
@@ -48,11 +51,13 @@ for (const imgSize of sizes) {
       light: true,
       nRes: 4,
       batch: 1,
+      lowMemory,
       msPerIterationMedian: Math.round(times[Math.floor(times.length / 2)]),
       msPerIterationMin: Math.round(times[0]),
       runs: times.map((t) => Math.round(t)),
       warmupMs: Math.round(warmupMs),
     });
+    process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`);
     a.dispose();
     b.dispose();
     sut.dispose();

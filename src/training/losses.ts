@@ -124,30 +124,67 @@ export interface GeneratorLossInputs {
   camA2A: tf.Tensor;
 }
 
+/** What one domain's half of the generator loss needs (X = A or B). */
+export interface GeneratorSideInputs {
+  /** real_X */
+  real: tf.Tensor;
+  /** Global and local discriminator of domain X on fake_X (G_BA(b) for A, G_AB(a) for B). */
+  fakeG: DiscriminatorLogits;
+  fakeL: DiscriminatorLogits;
+  /** cycle_X: G_BA(G_AB(a)) for A, G_AB(G_BA(b)) for B. */
+  cycle: tf.Tensor;
+  /** identity_X: G_BA(a) for A, G_AB(b) for B. */
+  identity: tf.Tensor;
+  /** CAM logits of the generator that outputs domain X, on the other domain (label 1) and on X itself (label 0). */
+  camFromOther: tf.Tensor;
+  camFromSelf: tf.Tensor;
+}
+
+/** The seven terms of one side, keyed without the domain suffix. */
+function sideTerms(s: 'A' | 'B', x: GeneratorSideInputs): Partial<Record<GLossTerm, tf.Scalar>> {
+  return {
+    [`G_ad_loss_G${s}`]: mseLoss(x.fakeG.patch, 1),
+    [`G_ad_cam_loss_G${s}`]: mseLoss(x.fakeG.camLogit, 1),
+    [`G_ad_loss_L${s}`]: mseLoss(x.fakeL.patch, 1),
+    [`G_ad_cam_loss_L${s}`]: mseLoss(x.fakeL.camLogit, 1),
+    [`G_recon_loss_${s}`]: l1Loss(x.cycle, x.real),
+    [`G_identity_loss_${s}`]: l1Loss(x.identity, x.real),
+    [`G_cam_loss_${s}`]: tf.add(bceWithLogitsLoss(x.camFromOther, 1), bceWithLogitsLoss(x.camFromSelf, 0)) as tf.Scalar,
+  };
+}
+
+function sideTotal(s: 'A' | 'B', t: Partial<Record<GLossTerm, tf.Scalar>>, w: LossWeights): tf.Scalar {
+  return tf.addN([
+    tf.mul(tf.addN([t[`G_ad_loss_G${s}`]!, t[`G_ad_cam_loss_G${s}`]!, t[`G_ad_loss_L${s}`]!, t[`G_ad_cam_loss_L${s}`]!]), w.adv),
+    tf.mul(t[`G_recon_loss_${s}`]!, w.cycle),
+    tf.mul(t[`G_identity_loss_${s}`]!, w.identity),
+    tf.mul(t[`G_cam_loss_${s}`]!, w.cam),
+  ]) as tf.Scalar;
+}
+
+/**
+ * One domain's half of the generator loss, `G_loss_X` of the official code:
+ * adv·[MSE(p_GX,1) + MSE(q_GX,1) + MSE(p_LX,1) + MSE(q_LX,1)] + cycle·L1 + identity·L1 + cam·CAM_X.
+ * Returns its seven terms (official names) and the half total.
+ */
+export function generatorLossSide(
+  side: 'A' | 'B',
+  x: GeneratorSideInputs,
+  w: LossWeights = OFFICIAL_LOSS_WEIGHTS,
+): { terms: Partial<Record<GLossTerm, tf.Scalar>>; total: tf.Scalar } {
+  const terms = sideTerms(side, x);
+  return { terms, total: sideTotal(side, terms, w) };
+}
+
 /**
  * The generator loss: adversarial MSE(·, 1) on the four discriminators' fake outputs, cycle and
  * identity L1, and the CAM BCE (source-domain logits → 1, target-domain → 0). Returns every term and
  * `Generator_loss` = G_loss_A + G_loss_B as grouped by the official code.
  */
 export function generatorLoss(x: GeneratorLossInputs, w: LossWeights = OFFICIAL_LOSS_WEIGHTS): { terms: Record<GLossTerm, tf.Scalar>; total: tf.Scalar } {
-  const t = {} as Record<GLossTerm, tf.Scalar>;
-  for (const d of ['GA', 'LA', 'GB', 'LB'] as const) {
-    t[`G_ad_loss_${d}`] = mseLoss(x.fake[d].patch, 1);
-    t[`G_ad_cam_loss_${d}`] = mseLoss(x.fake[d].camLogit, 1);
-  }
-  t.G_recon_loss_A = l1Loss(x.cycleA, x.realA);
-  t.G_recon_loss_B = l1Loss(x.cycleB, x.realB);
-  t.G_identity_loss_A = l1Loss(x.identityA, x.realA);
-  t.G_identity_loss_B = l1Loss(x.identityB, x.realB);
-  t.G_cam_loss_A = tf.add(bceWithLogitsLoss(x.camB2A, 1), bceWithLogitsLoss(x.camA2A, 0)) as tf.Scalar;
-  t.G_cam_loss_B = tf.add(bceWithLogitsLoss(x.camA2B, 1), bceWithLogitsLoss(x.camB2B, 0)) as tf.Scalar;
-  const side = (s: 'A' | 'B') =>
-    tf.addN([
-      tf.mul(tf.addN([t[`G_ad_loss_G${s}`], t[`G_ad_cam_loss_G${s}`], t[`G_ad_loss_L${s}`], t[`G_ad_cam_loss_L${s}`]]), w.adv),
-      tf.mul(t[`G_recon_loss_${s}`], w.cycle),
-      tf.mul(t[`G_identity_loss_${s}`], w.identity),
-      tf.mul(t[`G_cam_loss_${s}`], w.cam),
-    ]);
-  const total = tf.add(side('A'), side('B')) as tf.Scalar;
-  return { terms: t, total };
+  const a = generatorLossSide('A', { real: x.realA, fakeG: x.fake.GA, fakeL: x.fake.LA, cycle: x.cycleA, identity: x.identityA, camFromOther: x.camB2A, camFromSelf: x.camA2A }, w);
+  const b = generatorLossSide('B', { real: x.realB, fakeG: x.fake.GB, fakeL: x.fake.LB, cycle: x.cycleB, identity: x.identityB, camFromOther: x.camA2B, camFromSelf: x.camB2B }, w);
+  const terms = {} as Record<GLossTerm, tf.Scalar>;
+  for (const k of G_LOSS_TERMS) terms[k] = (a.terms[k] ?? b.terms[k])!;
+  return { terms, total: tf.add(a.total, b.total) as tf.Scalar };
 }

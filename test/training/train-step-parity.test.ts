@@ -41,7 +41,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe('UgatitTrainStep parity with the official training iteration', () => {
+for (const lowMemory of [false, true]) describe(`UgatitTrainStep parity with the official training iteration (G step ${lowMemory ? 'low-memory: one tape per D, per domain for G' : 'one tape per step'})`, () => {
   const meta = JSON.parse(readFileSync(path.join(fixtureDir, 'meta.json'), 'utf8')) as Meta;
   let ref: Map<string, NamedTensor>;
   let sut: UgatitTrainStep;
@@ -66,7 +66,7 @@ describe('UgatitTrainStep parity with the official training iteration', () => {
       disLA: createDiscriminator({ ndf: c.ndf, nLayers: c.dis_layers_local }, before.disLA),
       disLB: createDiscriminator({ ndf: c.ndf, nLayers: c.dis_layers_local }, before.disLB),
     };
-    sut = new UgatitTrainStep(nets);
+    sut = new UgatitTrainStep(nets, { lowMemory });
     const realA = toNhwc(ref.get('real_A')!);
     const realB = toNhwc(ref.get('real_B')!);
     const snapshot = (into: Map<string, Float32Array>, suffix: string) => {

@@ -40,6 +40,8 @@ export interface TrainOptions {
   prefetch: number;
   /** Fine-tune from this checkpoint (our format dir, or an official .pt file). */
   init?: string;
+  /** Per-discriminator / per-domain gradient tapes (half the peak memory); auto = on for wasm. */
+  lowMemory: 'auto' | 'on' | 'off';
 }
 
 /** The official defaults (main.py), except where noted in docs/training.md. */
@@ -64,7 +66,13 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'dataDir' | 'outDir'> = {
   backend: 'auto',
   augment: true,
   prefetch: 3,
+  lowMemory: 'auto',
 };
+
+/** Whether a run on backend `backendName` uses the low-memory train step. */
+export function useLowMemory(mode: TrainOptions['lowMemory'], backendName: string): boolean {
+  return mode === 'on' || (mode === 'auto' && backendName === 'wasm');
+}
 
 /** Options that define the model and the data stream; a resumed run must keep them. */
 export const ARCHITECTURE_KEYS = [
@@ -149,6 +157,7 @@ export function resolveTrainOptions(input: Partial<TrainOptions> & Pick<TrainOpt
   checkInt('keep-checkpoints', o.keepCheckpoints, 0);
   checkInt('prefetch', o.prefetch, 0, 64);
   checkInt('img-size', o.imgSize, 1, 4096);
+  if (!['auto', 'on', 'off'].includes(o.lowMemory)) invalid(`--low-memory must be auto, on or off; received ${JSON.stringify(o.lowMemory)}`, { option: 'low-memory' });
   if (o.imgSize % 4 !== 0 || o.imgSize < 8) {
     throw new TrainingError('IMG_SIZE_INVALID', `--img-size must be a multiple of 4 and at least 8 (the generator downsamples twice); received ${o.imgSize}`, {
       imgSize: o.imgSize,

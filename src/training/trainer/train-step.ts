@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CoupledAdam, type AdamOptions } from '../optimizer.ts';
-import { D_LOSS_TERMS, G_LOSS_TERMS, OFFICIAL_LOSS_WEIGHTS, discriminatorLoss, generatorLoss, type LossWeights } from '../losses.ts';
+import { D_LOSS_TERMS, G_LOSS_TERMS, OFFICIAL_LOSS_WEIGHTS, discriminatorLoss, generatorLoss, generatorLossSide, mseLoss, type LossWeights } from '../losses.ts';
 import type { Discriminator, Generator, GeneratorOutput } from '../networks/types.ts';
 import type { NetworkName } from '../tensors.ts';
 
@@ -54,6 +54,14 @@ export interface TrainStepOptions {
    * calls (same values: generators have no cross-sample statistics; fewer, larger kernels). Default true.
    */
   batchGenerators?: boolean;
+  /**
+   * Keep fewer activations alive: the D step runs one tape per discriminator, and the G step computes
+   * ∇G_loss_A + ∇G_loss_B on two tapes (one per domain) instead of one tape over the whole loss.
+   * Roughly halves peak memory (what the 4 GiB wasm heap needs at 128²) for two more generator passes
+   * per iteration. Same gradients up to float rounding; each discriminator sees its calls in the
+   * official order. Default false.
+   */
+  lowMemory?: boolean;
 }
 
 /** Split a generator output of batch 2n into the first n and last n samples. */
@@ -76,6 +84,7 @@ export class UgatitTrainStep {
   private readonly weights: LossWeights;
   private readonly rhoRange: [number, number];
   private readonly batchGenerators: boolean;
+  private readonly lowMemory: boolean;
 
   constructor(
     readonly nets: UgatitNetworks,
@@ -84,6 +93,7 @@ export class UgatitTrainStep {
     this.weights = opts.lossWeights ?? OFFICIAL_LOSS_WEIGHTS;
     this.rhoRange = opts.rhoRange ?? [0, 1];
     this.batchGenerators = opts.batchGenerators ?? true;
+    this.lowMemory = opts.lowMemory ?? false;
     this.optG = new CoupledAdam(collectParams(nets, GENERATOR_NAMES), opts.adam);
     this.optD = new CoupledAdam(collectParams(nets, DISCRIMINATOR_NAMES), opts.adam);
   }
@@ -114,6 +124,41 @@ export class UgatitTrainStep {
     // Fakes outside the tape: no D gradient depends on the generators' parameters.
     const fakeA2B = tf.tidy(() => genA2B.apply(realA, train).image);
     const fakeB2A = tf.tidy(() => genB2A.apply(realB, train).image);
+    if (this.lowMemory) {
+      // Low memory: one tape per discriminator. Each D's loss terms involve only its own parameters and
+      // its own spectral-norm state, so running D's two calls (real, then fake) back to back gives the
+      // same values as the official interleaved order, with a quarter of the activations alive.
+      const grads: tf.NamedTensorMap = {};
+      const parts: tf.Tensor[] = [];
+      const plan = [
+        ['GA', disGA, realA, fakeB2A],
+        ['LA', disLA, realA, fakeB2A],
+        ['GB', disGB, realB, fakeA2B],
+        ['LB', disLB, realB, fakeA2B],
+      ] as const;
+      for (const [, dis, real, fake] of plan) {
+        const vars = [...dis.trainableVariables().values()];
+        let pair: tf.Tensor[] = [];
+        const r = tf.variableGrads(() => {
+          const pr = dis.apply(real, train);
+          const pf = dis.apply(fake, train);
+          const patch = tf.add(mseLoss(pr.patch, 1), mseLoss(pf.patch, 0)) as tf.Scalar;
+          const cam = tf.add(mseLoss(pr.camLogit, 1), mseLoss(pf.camLogit, 0)) as tf.Scalar;
+          pair = [tf.keep(patch), tf.keep(cam)];
+          return tf.mul(tf.add(patch, cam), this.weights.adv) as tf.Scalar;
+        }, vars);
+        r.value.dispose();
+        Object.assign(grads, r.grads);
+        parts.push(...pair);
+      }
+      fakeA2B.dispose();
+      fakeB2A.dispose();
+      this.applyGrads('D', this.optD, grads, lr, hooks);
+      // parts are [patch, cam] per D in the order GA, LA, GB, LB = D_LOSS_TERMS' order
+      const out = tf.tidy(() => tf.stack([...parts, tf.mul(tf.addN(parts), this.weights.adv)]) as tf.Tensor1D);
+      tf.dispose(parts);
+      return out;
+    }
     let terms: tf.Tensor1D | undefined;
     const params = this.optD.params;
     const { value, grads } = tf.variableGrads(() => {
@@ -131,6 +176,61 @@ export class UgatitTrainStep {
   }
 
   private generatorStep(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+    return this.lowMemory ? this.generatorStepSplit(realA, realB, lr, hooks) : this.generatorStepJoint(realA, realB, lr, hooks);
+  }
+
+  /** The G step on two tapes: G_loss_A (D calls GA, LA) then G_loss_B (GB, LB); gradients summed. */
+  private generatorStepSplit(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+    const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
+    const train = { training: true };
+    const params = [...this.optG.params.values()];
+    const n = realA.shape[0];
+    // X = A: fake_A = G_BA(b), cycle G_BA(G_AB(a)), identity G_BA(a); X = B symmetric
+    const half = (side: 'A' | 'B') => {
+      const [real, other, toX, fromX, disG, disL] =
+        side === 'A' ? [realA, realB, genB2A, genA2B, disGA, disLA] : [realB, realA, genA2B, genB2A, disGB, disLB];
+      let terms: tf.Tensor[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        let fake: GeneratorOutput, ident: GeneratorOutput;
+        if (this.batchGenerators) [fake, ident] = splitOutput(toX.apply(tf.concat([other, real], 0), train), n);
+        else [fake, ident] = [toX.apply(other, train), toX.apply(real, train)];
+        const away = fromX.apply(real, train).image;
+        const cycle = toX.apply(away, train).image;
+        const fakeG = disG.apply(fake.image, train);
+        const fakeL = disL.apply(fake.image, train);
+        const r = generatorLossSide(side, { real, fakeG, fakeL, cycle, identity: ident.image, camFromOther: fake.camLogit, camFromSelf: ident.camLogit }, this.weights);
+        terms = G_LOSS_TERMS.filter((k) => r.terms[k]).map((k) => tf.keep(r.terms[k]!));
+        terms.push(tf.keep(tf.clone(r.total))); // r.total itself is `value`, disposed below
+        return r.total;
+      }, params);
+      value.dispose();
+      return { terms, grads };
+    };
+    const a = half('A');
+    const b = half('B');
+    const summed: tf.NamedTensorMap = {};
+    for (const v of params) {
+      const ga = a.grads[v.name];
+      const gb = b.grads[v.name];
+      summed[v.name] = ga && gb ? tf.add(ga, gb) : (ga ?? gb)!.clone();
+    }
+    tf.dispose([...Object.values(a.grads), ...Object.values(b.grads)]);
+    this.applyGrads('G', this.optG, summed, lr, hooks);
+    const [lo, hi] = this.rhoRange;
+    genA2B.clipRho(lo, hi);
+    genB2A.clipRho(lo, hi);
+    // official term order: the 8 adversarial terms (GA, LA from A; GB, LB from B), then recon, identity, cam for A and B
+    const byName = new Map<string, tf.Tensor>();
+    const namesA = G_LOSS_TERMS.filter((k) => k.endsWith('A'));
+    const namesB = G_LOSS_TERMS.filter((k) => k.endsWith('B'));
+    namesA.forEach((k, i) => byName.set(k, a.terms[i]));
+    namesB.forEach((k, i) => byName.set(k, b.terms[i]));
+    const out = tf.tidy(() => tf.stack([...G_LOSS_TERMS.map((k) => byName.get(k)!), tf.add(a.terms[namesA.length], b.terms[namesB.length])]) as tf.Tensor1D);
+    tf.dispose([...a.terms, ...b.terms]);
+    return out;
+  }
+
+  private generatorStepJoint(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
     const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
     const train = { training: true };
     let terms: tf.Tensor1D | undefined;

@@ -27,7 +27,7 @@ import type { NamedTensor, NetworkName, StateDict, UgatitState } from '../tensor
 import { readTorchCheckpoint } from '../torch-import/index.ts';
 import { renderLossCurve, type LossRecord } from './loss-curve.ts';
 import { LossHistory } from './loss-history.ts';
-import { ARCHITECTURE_KEYS, resolveTrainOptions, type TrainOptions } from './options.ts';
+import { ARCHITECTURE_KEYS, resolveTrainOptions, useLowMemory, type TrainOptions } from './options.ts';
 import { createProgress, type ProgressReporter } from './progress.ts';
 import { renderSampleGrid } from './sample-grid.ts';
 import { UgatitTrainStep, type StepLosses, type UgatitNetworks } from './train-step.ts';
@@ -313,6 +313,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   }
   const backend = await selectBackend(o.backend);
   log.info({ backend: backend.name, reason: backend.reason }, `training on tfjs backend ${backend.name} (${backend.reason})`);
+  if (o.lowMemory === 'auto' && backend.name === 'wasm') log.info('low-memory train step (per-discriminator and per-domain gradient tapes): the wasm heap is capped at 4 GiB');
 
   let nets: UgatitNetworks;
   let startStep = 0;
@@ -340,7 +341,8 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     for (const n of Object.values(nets)) n.dispose();
     throw new TrainingError('RESUME_FAILED', `the run is already at step ${startStep} of ${o.iterations}; pass a larger --iterations to continue`, { step: startStep });
   }
-  const sut = new UgatitTrainStep(nets, { adam: { weightDecay: o.weightDecay } });
+  const lowMemory = useLowMemory(o.lowMemory, backend.name);
+  const sut = new UgatitTrainStep(nets, { adam: { weightDecay: o.weightDecay }, lowMemory });
   if (adam) {
     sut.optG.setState(adam.G);
     sut.optD.setState(adam.D);
@@ -354,7 +356,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     await writeFile(path.join(outDir, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
   } else {
     const run = await readRunFile(outDir);
-    run.options = { ...run.options, iterations: o.iterations, saveEvery: o.saveEvery, sampleEvery: o.sampleEvery, backend: o.backend, prefetch: o.prefetch, keepCheckpoints: o.keepCheckpoints };
+    run.options = { ...run.options, iterations: o.iterations, saveEvery: o.saveEvery, sampleEvery: o.sampleEvery, backend: o.backend, prefetch: o.prefetch, keepCheckpoints: o.keepCheckpoints, lowMemory: o.lowMemory };
     await writeFile(path.join(outDir, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
   }
   const lossesFile = path.join(outDir, LOSSES_FILE);
