@@ -13,7 +13,7 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from 'discord.js';
-import { ATTRIBUTES, type AttributeId } from '../db/attributes.ts';
+import { ATTRIBUTES } from '../db/attributes.ts';
 
 export type Direction = 'a2b' | 'b2a';
 
@@ -81,10 +81,10 @@ export function reportMenu(generationId: number): { content: string; components:
   };
 }
 
-/** The optional-note modal; the chosen attributes travel in its custom_id. */
-export function reportNoteModal(generationId: number, attributes: readonly AttributeId[]): ModalBuilder {
+/** The optional-note modal; the note goes with every attribute the member reported on the generation. */
+export function reportNoteModal(generationId: number): ModalBuilder {
   return new ModalBuilder()
-    .setCustomId(`${CustomId.reportNote}:${generationId}:${attributes.join(',')}`.slice(0, 100))
+    .setCustomId(`${CustomId.reportNote}:${generationId}`)
     .setTitle('Add a note (optional)')
     .addLabelComponents(
       new LabelBuilder()

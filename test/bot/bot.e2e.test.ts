@@ -125,8 +125,8 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       const fields = Object.fromEntries(reply.embeds[0].fields.map((f: { name: string; value: string }) => [f.name, f.value]));
       expect(reply.embeds[0].title).toBe('Reversed');
       expect(fields.Direction).toBe('webtoon → photo');
-      const row = await h.feedback.findGenerationByMessageId(reply.id);
-      expect(row).toMatchObject({ direction: 'b2a', status: 'ok', modelVersion: fields.Model });
+      // the reply's message id is attached to the generation right after the edit
+      await expect.poll(() => h.feedback.findGenerationByMessageId(reply.id)).toMatchObject({ direction: 'b2a', status: 'ok', modelVersion: fields.Model });
     });
   });
 

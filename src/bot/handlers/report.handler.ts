@@ -32,15 +32,15 @@ export async function onReportSelect(ctx: BotContext, interaction: StringSelectM
   const id = generationIdOf(interaction.customId);
   const attributes = interaction.values.filter(isAttributeId) as AttributeId[];
   await ctx.feedback.report(id, interaction.user.id, attributes);
-  await interaction.showModal(reportNoteModal(id, attributes));
+  await interaction.showModal(reportNoteModal(id));
 }
 
-/** Modal `report-note:<generationId>:<attr,attr>` → store the note with the same attributes. */
+/** Modal `report-note:<generationId>` → the note goes with every attribute the member reported on it. */
 export async function onReportNote(ctx: BotContext, interaction: ModalSubmitInteraction): Promise<void> {
-  const [, idText, attrText = ''] = interaction.customId.split(':');
-  const id = generationIdOf(`x:${idText}`);
-  const attributes = attrText.split(',').filter(isAttributeId) as AttributeId[];
+  const id = generationIdOf(interaction.customId);
+  const attributes = (await ctx.feedback.reportsOf(id, interaction.user.id)).map((r) => r.attribute);
   const note = interaction.fields.getTextInputValue(CustomId.noteInput).trim();
+  // no attributes (e.g. erased with /forget-me meanwhile): the store refuses with NO_ATTRIBUTE
   await ctx.feedback.report(id, interaction.user.id, attributes, note || null);
   const content = `Thanks — reported: ${attributeLabels(attributes)}${note ? ' (with your note)' : ''}. This helps us rebalance the training data.`;
   if (interaction.isFromMessage()) await interaction.update({ content, components: [] });
