@@ -23,6 +23,9 @@ export interface TranslationRequest {
   private: boolean;
 }
 
+/** Failures the operator must act on (logged as errors; members are told the operator knows). */
+const OPERATOR_CODES = new Set(['MODEL_UNAVAILABLE', 'INVALID_MODEL', 'WORKER_CRASHED']);
+
 /** Minimum time between two queue-position edits of the deferred reply. */
 export const PROGRESS_EDIT_INTERVAL_MS = 1500;
 
@@ -175,6 +178,7 @@ async function translateAndReply(
     log.info({ generation: generation?.id, elapsedMs, faces: result.facesFound }, 'translation done');
   } catch (err) {
     if (!isAppError(err)) log.error({ err }, 'translation failed unexpectedly');
+    else if (OPERATOR_CODES.has(err.code)) log.error({ code: err.code, details: err.details }, `translation failed: ${err.message}`);
     else log.info({ code: err.code }, 'translation failed');
     if (input) {
       const modelVersion = await ctx.inference

@@ -4,7 +4,9 @@
  * what a member would see (the stand-in's record of the bot's messages) and what landed in the database.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -438,5 +440,29 @@ describe('the bot under load limits (pglite)', () => {
     const restarting = replies.filter((r) => r.content.includes("I'm restarting and couldn't finish this one"));
     expect(restarting.length).toBe(drained.aborted);
     expect(restarting.every((r) => r.files.length === 0)).toBe(true);
+  });
+});
+
+describe('the bot without a generator installed (pglite)', () => {
+  const pglite = dbTargets.find((t) => t.kind === 'pglite')!;
+  const db = useTestDatabase(pglite);
+  let h: Harness;
+  let emptyModels: string;
+
+  beforeAll(async () => {
+    emptyModels = mkdtempSync(path.join(os.tmpdir(), 'webtoon-no-models-'));
+    h = await startHarness({ database: db(), modelsDir: emptyModels });
+  });
+  afterAll(async () => {
+    await h?.dispose();
+    rmSync(emptyModels, { recursive: true, force: true });
+  });
+
+  it('still starts, says the model is unavailable, and records the failure', async () => {
+    const member = h.standIn.makeUser('ivy');
+    const { reply } = await translate(h, member, astronaut);
+    expect(reply.content).toContain("The translation model isn't available right now");
+    expect(reply.files).toHaveLength(0);
+    expect(await generationRows(h)).toEqual([expect.objectContaining({ user_id: member.id, status: 'failed', error_code: 'MODEL_UNAVAILABLE', model_version: 'none' })]);
   });
 });
