@@ -149,6 +149,13 @@ describe('webtoon bot --shards', () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
+  it('takes the count from BOT_SHARDS when --shards has no value', async () => {
+    const sut = spawnCli(['bot', '--shards'], { DISCORD_TOKEN: 'x', DISCORD_APPLICATION_ID: '123456789012345678', BOT_SHARDS: '3' });
+    spawned.push(sut);
+    expect(await sut.exited).toBe(1);
+    expect(sut.stderr()).toContain('3 shards cannot share the embedded PGlite database');
+  });
+
   it('refuses a shard count that is not auto or a positive integer', async () => {
     const sut = spawnCli(['bot', '--shards', 'many'], { DISCORD_TOKEN: 'x', DISCORD_APPLICATION_ID: '123456789012345678' });
     spawned.push(sut);

@@ -8,11 +8,11 @@ export default function register(program: Command): void {
   program
     .command('bot')
     .description('Run the Discord bot (needs DISCORD_TOKEN and DISCORD_APPLICATION_ID; see docs/bot.md)')
-    .option('--shards <auto|N>', 'run under discord.js sharding: auto (the API recommends a count) or a number of shards')
-    .action(async (opts: { shards?: string }) => {
+    .option('--shards [auto|N]', 'run under discord.js sharding: auto (the API recommends a count) or a number of shards (no value: BOT_SHARDS)')
+    .action(async (opts: { shards?: string | true }) => {
       const cfg = config();
       if (opts.shards !== undefined) {
-        const running = await runShards(cfg, parseShards(opts.shards));
+        const running = await runShards(cfg, parseShards(opts.shards === true ? cfg.BOT_SHARDS : opts.shards));
         await running.stopped;
         return;
       }
