@@ -332,6 +332,19 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
   });
 
   describe('/forget-me', () => {
+    it('erases nothing when the member cancels', async () => {
+      const before = await h.feedback.reportsOf(good.generationId, carol.id);
+      const rec = h.standIn.sendSlashCommand(carol, 'forget-me');
+      await h.standIn.waitForCallback(rec);
+      const no = h.standIn.clickButton(carol, h.standIn.original(rec.id)!, `forget-cancel:${carol.id}`);
+      const cb = await h.standIn.waitForCallback(no);
+      expect(cb.type).toBe(7);
+      expect(cb.data.content).toBe('Cancelled — nothing was erased.');
+      expect(cb.data.components).toEqual([]);
+      expect(await h.feedback.reportsOf(good.generationId, carol.id)).toEqual(before);
+      expect(await h.feedback.voteOf(good.generationId, carol.id)).toBe('up');
+    });
+
     it('erases only after the confirm button, and only the caller can confirm', async () => {
       h.standIn.react(alice, good.reply.id, '👍');
       await expect.poll(() => h.feedback.voteOf(good.generationId, alice.id)).toBe('up');
