@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { moduleLogger } from '../logger.ts';
+import { precheckBytes } from './image-format.ts';
 import { deserializeError, InferenceError } from './inference.errors.ts';
 import type { Direction, InferenceClient, TranslateOptions, TranslateResult } from './inference.types.ts';
 import type { MetadataOverrides } from './model.registry.ts';
@@ -226,6 +227,13 @@ export class WorkerInferenceClient implements InferenceClient {
       }
       if (opts.signal?.aborted) {
         reject(new InferenceError('ABORTED', 'The translation was cancelled.', { stage: 'before-queue' }));
+        return;
+      }
+      try {
+        // Refusals that need only the bytes happen here, before the job takes a queue slot.
+        precheckBytes(image, { maxBytes: this.config.MAX_IMAGE_BYTES });
+      } catch (err) {
+        reject(err as Error);
         return;
       }
       const depth = this.queueDepth();

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
+import { precheckBytes } from './image-format.ts';
 import { checkOptions, createInferenceClient, type WorkerInferenceClient } from './inference.client.ts';
 import { deserializeError, InferenceError, serializeError } from './inference.errors.ts';
 import type { Direction, InferenceClient, TranslateOptions, TranslateResult } from './inference.types.ts';
@@ -94,6 +95,7 @@ export class RedisInferenceClient implements InferenceClient {
     const bad = checkOptions(opts);
     if (bad) throw new TypeError(`translate: ${bad}`);
     if (opts.signal?.aborted) throw new InferenceError('ABORTED', 'The translation was cancelled.', { stage: 'before-queue' });
+    precheckBytes(image, { maxBytes: this.config.MAX_IMAGE_BYTES }); // byte-level refusals never reach the queue
     const depth = await this.countDepth();
     if (depth >= this.config.QUEUE_MAX) {
       throw new InferenceError('QUEUE_FULL', 'The translator is busy right now. Please try again in a minute.', { queueDepth: depth, limit: this.config.QUEUE_MAX });
@@ -109,7 +111,8 @@ export class RedisInferenceClient implements InferenceClient {
     let last = -1;
     const poll = async (): Promise<void> => {
       if (!onQueuePosition) return;
-      const p = await this.position(job).catch(() => null);
+      let p = await this.position(job).catch(() => null);
+      if (p === null && last === -1) p = 0; // already picked up (or finished) before the first look
       if (p !== null && p !== last) {
         last = p;
         onQueuePosition(p);

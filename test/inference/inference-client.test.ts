@@ -60,11 +60,25 @@ describe('createInferenceClient', () => {
       expect(results[0].png.equals(results[1].png)).toBe(false);
     });
 
-    it('passes typed intake errors through the thread boundary', async () => {
-      const err = await rejectionOf(sut.translate(Buffer.from('<html>hi</html>'), { direction: 'a2b' }));
+    it('refuses byte-level bad input (HTML, empty) before it takes a queue slot', async () => {
+      const positions: number[] = [];
+      const err = await rejectionOf(sut.translate(Buffer.from('<html>hi</html>'), { direction: 'a2b', onQueuePosition: (p) => positions.push(p) }));
       expect(err.code).toBe('UNSUPPORTED_FORMAT');
       expect(err.details.detected).toBe('HTML page');
       expect(err.name).toBe('InferenceError[UNSUPPORTED_FORMAT]');
+      expect(positions).toEqual([]); // never queued
+      expect((await rejectionOf(sut.translate(Buffer.alloc(0), { direction: 'a2b' }))).code).toBe('EMPTY_FILE');
+    });
+
+    it('passes typed errors found in the worker (truncated file, no face) through the thread boundary', async () => {
+      const png = astronautPng();
+      const truncated = await rejectionOf(sut.translate(png.subarray(0, png.length / 2), { direction: 'a2b' }));
+      expect(truncated.code).toBe('CORRUPT_IMAGE');
+      expect(truncated.details.format).toBe('png');
+      const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } }).png().toBuffer();
+      const noFace = await rejectionOf(sut.translate(blank, { direction: 'a2b' }));
+      expect(noFace.code).toBe('NO_FACE');
+      expect(noFace.name).toBe('InferenceError[NO_FACE]');
     });
 
     it('rejects bad options with a TypeError naming the option, before queueing', async () => {
