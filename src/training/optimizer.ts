@@ -35,19 +35,34 @@ export class CoupledAdam {
   step = 0;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
+  private readonly hostM = new Map<string, Float32Array>();
+  private readonly hostV = new Map<string, Float32Array>();
   readonly opts: AdamOptions;
+  /** True when the moments live in JS memory and the update runs in JS (see the constructor). */
+  readonly hostState: boolean;
 
   /**
    * @param params - the variables to optimise, by a stable name (e.g. `genA2B.UpBlock2.1.rho`)
+   * @param opts.hostState - keep m and v in JS Float32Arrays and update on the CPU instead of as
+   *   tensors: frees 2× the parameter memory on the backend (the wasm heap is capped at 4 GiB), at the
+   *   cost of copying parameters and gradients out and back each step. Same formula, double-precision
+   *   arithmetic rounded to float32.
    */
   constructor(
     readonly params: ReadonlyMap<string, tf.Variable>,
-    opts: Partial<AdamOptions> = {},
+    opts: Partial<AdamOptions> & { hostState?: boolean } = {},
   ) {
-    this.opts = { ...OFFICIAL_ADAM, ...opts };
+    const { hostState = false, ...adam } = opts;
+    this.opts = { ...OFFICIAL_ADAM, ...adam };
+    this.hostState = hostState;
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      if (hostState) {
+        this.hostM.set(name, new Float32Array(p.size));
+        this.hostV.set(name, new Float32Array(p.size));
+      } else {
+        this.m.set(name, tf.variable(tf.zerosLike(p), false));
+        this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      }
     }
   }
 
@@ -57,14 +72,30 @@ export class CoupledAdam {
    */
   apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     const { beta1, beta2, eps, weightDecay } = this.opts;
+    for (const name of this.params.keys()) if (!grads.has(name)) throw new Error(`no gradient for parameter ${name}`);
     this.step++;
     const bc1 = 1 - beta1 ** this.step;
     const bc2 = 1 - beta2 ** this.step;
     const stepSize = lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
     for (const [name, p] of this.params) {
-      const g = grads.get(name);
-      if (!g) throw new Error(`no gradient for parameter ${name}`);
+      const g = grads.get(name)!;
+      if (this.hostState) {
+        const gv = g.dataSync() as Float32Array;
+        const pv = Float32Array.from(p.dataSync() as Float32Array);
+        const m = this.hostM.get(name)!;
+        const v = this.hostV.get(name)!;
+        for (let i = 0; i < pv.length; i++) {
+          const gd = gv[i] + weightDecay * pv[i];
+          const mi = beta1 * m[i] + (1 - beta1) * gd;
+          const vi = beta2 * v[i] + (1 - beta2) * gd * gd;
+          m[i] = mi;
+          v[i] = vi;
+          pv[i] = pv[i] - stepSize * (m[i] / (Math.sqrt(v[i]) / sqrtBc2 + eps));
+        }
+        tf.tidy(() => p.assign(tf.tensor(pv, p.shape, 'float32')));
+        continue;
+      }
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       tf.tidy(() => {
@@ -81,6 +112,11 @@ export class CoupledAdam {
 
   /** Copy the state out (for checkpoints). */
   getState(): AdamState {
+    const shapeOf = (k: string) => [...this.params.get(k)!.shape];
+    if (this.hostState) {
+      const dump = (src: Map<string, Float32Array>) => new Map([...src].map(([k, a]) => [k, { shape: shapeOf(k), data: a.slice() }]));
+      return { step: this.step, m: dump(this.hostM), v: dump(this.hostV) };
+    }
     const dump = (src: Map<string, tf.Variable>) =>
       new Map([...src].map(([k, t]) => [k, { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) }]));
     return { step: this.step, m: dump(this.m), v: dump(this.v) };
@@ -91,15 +127,24 @@ export class CoupledAdam {
    * @throws {Error} when a parameter is missing from it or has another size.
    */
   setState(state: AdamState): void {
-    for (const [which, src] of [
-      [this.m, state.m],
-      [this.v, state.v],
-    ] as const) {
-      for (const [name, variable] of which) {
+    for (const src of [state.m, state.v]) {
+      for (const [name, p] of this.params) {
         const t = src.get(name);
         if (!t) throw new Error(`optimizer state lacks ${name}`);
-        if (t.data.length !== variable.size) throw new Error(`optimizer state ${name} has ${t.data.length} values, expected ${variable.size}`);
-        tf.tidy(() => variable.assign(tf.tensor(t.data, variable.shape)));
+        if (t.data.length !== p.size) throw new Error(`optimizer state ${name} has ${t.data.length} values, expected ${p.size}`);
+      }
+    }
+    for (const [which, src] of [
+      ['m', state.m],
+      ['v', state.v],
+    ] as const) {
+      for (const name of this.params.keys()) {
+        const t = src.get(name)!;
+        if (this.hostState) (which === 'm' ? this.hostM : this.hostV).get(name)!.set(t.data);
+        else {
+          const variable = (which === 'm' ? this.m : this.v).get(name)!;
+          tf.tidy(() => variable.assign(tf.tensor(t.data, variable.shape)));
+        }
       }
     }
     this.step = state.step;
@@ -110,6 +155,8 @@ export class CoupledAdam {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
     this.m.clear();
     this.v.clear();
+    this.hostM.clear();
+    this.hostV.clear();
   }
 }
 

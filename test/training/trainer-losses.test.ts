@@ -126,6 +126,25 @@ describe('CoupledAdam', () => {
     w.dispose();
   });
 
+  it('gives the same update with its moments kept in JS memory (hostState)', () => {
+    const w = tf.variable(tf.tensor(start));
+    const sut = new CoupledAdam(new Map([['w', w]]), { hostState: true });
+    expect(sut.hostState).toBe(true);
+    for (const g of grads) {
+      const gt = tf.tensor(g);
+      sut.apply(new Map([['w', gt]]), 0.01);
+      gt.dispose();
+    }
+    const want = torchAdamReference(start, grads, 0.01, 0.5, 0.999, 1e-8, 1e-4);
+    const got = w.dataSync();
+    want.forEach((x, i) => expect(got[i]).toBeCloseTo(x, 6));
+    const state = sut.getState();
+    expect(state.step).toBe(3);
+    expect(state.m.get('w')!.shape).toEqual([4]);
+    sut.dispose();
+    w.dispose();
+  });
+
   it('moves a parameter with zero loss gradient through the decay term (coupled L2, not AdamW)', () => {
     const w = tf.variable(tf.tensor([2]));
     const sut = new CoupledAdam(new Map([['w', w]]), { weightDecay: 0.1 });

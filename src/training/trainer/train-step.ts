@@ -58,8 +58,8 @@ export interface TrainStepOptions {
    * Keep fewer activations alive: the D step runs one tape per discriminator, and the G step computes
    * ∇G_loss_A + ∇G_loss_B on two tapes (one per domain) instead of one tape over the whole loss.
    * Roughly halves peak memory (what the 4 GiB wasm heap needs at 128²) for two more generator passes
-   * per iteration. Same gradients up to float rounding; each discriminator sees its calls in the
-   * official order. Default false.
+   * per iteration, and Adam's moments are kept in JS memory (CoupledAdam `hostState`). Same gradients
+   * up to float rounding; each discriminator sees its calls in the official order. Default false.
    */
   lowMemory?: boolean;
 }
@@ -94,8 +94,10 @@ export class UgatitTrainStep {
     this.rhoRange = opts.rhoRange ?? [0, 1];
     this.batchGenerators = opts.batchGenerators ?? true;
     this.lowMemory = opts.lowMemory ?? false;
-    this.optG = new CoupledAdam(collectParams(nets, GENERATOR_NAMES), opts.adam);
-    this.optD = new CoupledAdam(collectParams(nets, DISCRIMINATOR_NAMES), opts.adam);
+    // low memory also keeps Adam's moments out of the backend's memory (2× the parameters)
+    const adam = { ...opts.adam, hostState: this.lowMemory };
+    this.optG = new CoupledAdam(collectParams(nets, GENERATOR_NAMES), adam);
+    this.optD = new CoupledAdam(collectParams(nets, DISCRIMINATOR_NAMES), adam);
   }
 
   /**
