@@ -153,6 +153,20 @@ describe('decodeImage', () => {
       expect(image.data[2]).toBeLessThan(60);
     });
 
+    it('converts a CMYK JPEG to sRGB with the same colours', async () => {
+      const cmyk = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 40, b: 40 } } })
+        .toColourspace('cmyk')
+        .jpeg({ quality: 95 })
+        .toBuffer();
+      expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+      const { image } = await decodeImage(cmyk, limits);
+      expect(image.channels).toBe(3);
+      const [r, g, b] = image.data.subarray(3 * (32 * 64 + 32));
+      expect(r).toBeGreaterThan(150);
+      expect(g).toBeLessThan(90);
+      expect(b).toBeLessThan(90);
+    });
+
     it('decodes WebP and converts greyscale to 3-channel sRGB', async () => {
       const webp = await sharp(astronautPath).webp().toBuffer();
       expect((await decodeImage(webp, limits)).image.channels).toBe(3);

@@ -58,6 +58,18 @@ describe('TranslatePipeline', () => {
       for (const stage of ['model', 'decode', 'detect', 'crop', 'generate', 'render', 'total']) expect(r.timings[stage]).toBeGreaterThanOrEqual(0);
     });
 
+    it('finds the face of a sideways-stored phone photo with EXIF orientation 6 where it is upright', async () => {
+      // Stored rotated 90° counter-clockwise; orientation 6 tells viewers to turn it clockwise.
+      const sideways = await sharp(astronautPath).rotate(-90).jpeg({ quality: 92 }).withMetadata({ orientation: 6 }).toBuffer();
+      const upright = await sut.translate(astronautPng(), { direction: 'a2b' });
+      const phone = await sut.translate(sideways, { direction: 'a2b' });
+      expect(phone.facesFound).toBe(1);
+      const [a, b] = [upright.boxes[0], phone.boxes[0]];
+      expect(Math.abs(a.x - b.x)).toBeLessThan(12);
+      expect(Math.abs(a.y - b.y)).toBeLessThan(12);
+      expect(Math.abs(a.width - b.width)).toBeLessThan(15);
+    });
+
     it('puts the input crop beside the output, and the crop really is the input', async () => {
       const r = await sut.translate(astronautPng(), { direction: 'a2b', sideBySide: true });
       expect(await dims(r.png)).toEqual([512, 256, 'png']);
