@@ -1,5 +1,5 @@
 /**
- * `npm run bench:train [-- --runs 3 --backend auto --sizes 128 --ngf 32,64]`: milliseconds per full
+ * `npm run bench:train [-- --runs 3 --backend auto --sizes 128 --ngf 32,64 --ndf <n>]`: milliseconds per full
  * U-GAT-IT training iteration (D step + G step: both generators, all four discriminators, both Adam
  * updates, ρ clipping) with the trainer's own UgatitTrainStep, light generators, batch 1, n_res 4,
  * official discriminators (7/5 layers, ndf = ngf). Random inputs: the data pipeline is prefetched and
@@ -23,12 +23,15 @@ const backendPref = arg('backend', 'auto') as BackendPreference;
 const sizes = arg('sizes', '128').split(',').map(Number);
 const widths = arg('ngf', '32,64').split(',').map(Number);
 const lowMemoryMode = arg('low-memory', 'auto') as 'auto' | 'on' | 'off';
+/** Discriminator width; default = ngf as the official `--ch`. */
+const ndfArg = arg('ndf', '');
 
 const backend = await selectBackend(backendPref);
 const results: Record<string, unknown>[] = [];
 for (const imgSize of sizes) {
   for (const ngf of widths) {
-    const o = resolveTrainOptions({ dataDir: '-', outDir: '-', light: true, imgSize, ngf, ndf: ngf, nRes: 4, batch: 1, seed: 1 });
+    const ndf = ndfArg ? Number(ndfArg) : ngf;
+    const o = resolveTrainOptions({ dataDir: '-', outDir: '-', light: true, imgSize, ngf, ndf, nRes: 4, batch: 1, seed: 1 });
     const nets = buildNetworks(o);
     const lowMemory = useLowMemory(lowMemoryMode, backend.name);
     const sut = new UgatitTrainStep(nets, { lowMemory });
@@ -47,7 +50,7 @@ for (const imgSize of sizes) {
     results.push({
       imgSize,
       ngf,
-      ndf: ngf,
+      ndf,
       light: true,
       nRes: 4,
       batch: 1,
