@@ -46,6 +46,8 @@ interface Lane {
 /** Owns the generator sessions (one per model file version) and their batching lanes. */
 export class GeneratorRunner {
   private readonly lanes = new Map<string, Lane>();
+  /** Set by {@link dispose}: no new lane (session) is created and no new crop accepted. */
+  private closed = false;
   /** Batch sizes of the runs so far (for tests and the benchmark). */
   readonly batchLog: number[] = [];
 
@@ -56,6 +58,7 @@ export class GeneratorRunner {
 
   /** Translate one crop (already `info.imgSize`²) with the given model. */
   generate(info: ModelInfo, crop: RawImage): Promise<GeneratedFace> {
+    if (this.closed) return Promise.reject(shuttingDown());
     const lane = this.lane(info);
     return new Promise<GeneratedFace>((resolve, reject) => {
       lane.pending.push({ crop, resolve, reject });
@@ -65,6 +68,7 @@ export class GeneratorRunner {
 
   /** Run a whole batch directly (no waiting), e.g. for the benchmark. */
   async runBatch(info: ModelInfo, crops: RawImage[]): Promise<GeneratedFace[]> {
+    if (this.closed) throw shuttingDown();
     const model = await this.lane(info).model;
     return this.execute(model, info, crops);
   }
@@ -135,13 +139,13 @@ export class GeneratorRunner {
   }
 
   private async execute(model: OrtModel, info: ModelInfo, crops: RawImage[]): Promise<GeneratedFace[]> {
-
     const feed = toNchwBatch(crops);
     const t = performance.now();
     let out;
     try {
       out = await model.run({ input: feed });
     } catch (err) {
+      if (err instanceof InferenceError) throw err; // ABORTED: the session was disposed meanwhile
       throw new InferenceError('INVALID_MODEL', `The model ${info.file} failed to run: ${(err as Error).message.split('\n')[0]}`, { path: info.path });
     }
     const runMs = performance.now() - t;
@@ -164,18 +168,28 @@ export class GeneratorRunner {
       batchSize: crops.length,
       runMs,
     }));
-
   }
 
+  /**
+   * Refuse new crops (ABORTED), fail the ones still waiting for a batch (ABORTED), and release every
+   * session — each after its running batch, if any, has finished (see {@link OrtModel.dispose}); a
+   * session still being created is released once created.
+   */
   async dispose(): Promise<void> {
+    this.closed = true;
     const lanes = [...this.lanes.values()];
     this.lanes.clear();
     for (const l of lanes) {
       if (l.timer) clearTimeout(l.timer);
-      for (const p of l.pending) p.reject(new InferenceError('ABORTED', 'The inference worker is shutting down.', {}));
-      await l.model.then((m) => m.dispose()).catch(() => undefined);
+      l.timer = null;
+      for (const p of l.pending.splice(0)) p.reject(shuttingDown());
     }
+    await Promise.all(lanes.map((l) => l.model.then((m) => m.dispose()).catch(() => undefined)));
   }
+}
+
+function shuttingDown(): InferenceError {
+  return new InferenceError('ABORTED', 'The inference worker is shutting down.', { stage: 'generate' });
 }
 
 /** The session's declared signature must match the contract too (the registry read the same from the file). */

@@ -4,6 +4,12 @@
  * positions, times jobs out (TIMEOUT), honours AbortSignals (ABORTED), keeps up to BATCH_MAX_SIZE jobs
  * in the worker so dynamic batching can form batches, and restarts the worker when it dies (jobs in
  * it fail with WORKER_CRASHED; queued jobs go to the new worker).
+ *
+ * `close()` settles every job at once (ABORTED) and then shuts the worker down gracefully: the worker
+ * stops taking jobs, lets the ONNX call it is in finish, releases its sessions and exits by itself.
+ * Terminating a worker thread while it is inside a native onnxruntime call aborts the whole process
+ * ("terminate called after throwing an instance of 'Napi::Error'"), so `worker.terminate()` is only
+ * the last resort after `closeGraceMs`.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +34,17 @@ export interface ClientOptions {
   modelOverrides?: MetadataOverrides;
   /** Jobs handed to the worker at once (default BATCH_MAX_SIZE). */
   inFlight?: number;
+  /**
+   * How long `close()` waits for the worker to finish its current ONNX call, release its sessions and
+   * exit, before it terminates the thread as a last resort (default {@link CLOSE_GRACE_MS}).
+   */
+  closeGraceMs?: number;
 }
+
+/** Default bound on a graceful worker shutdown: well above one generator run on a loaded CPU. */
+export const CLOSE_GRACE_MS = 30_000;
+/** After the worker said `closed` (everything released), how long its thread may take to end. */
+const EXIT_AFTER_CLOSED_MS = 2_000;
 
 interface Job {
   id: number;
@@ -63,6 +79,9 @@ export class WorkerInferenceClient implements InferenceClient {
   private readonly calls = new Map<number, PendingCall>();
   /** How many times the worker was restarted after dying (observable for tests and metrics). */
   restarts = 0;
+  /** How many times close() had to terminate the worker thread (last resort; observable for tests). */
+  forcedTerminations = 0;
+  private closing: Promise<void> | null = null;
 
   constructor(
     private readonly config: Config,
@@ -75,6 +94,7 @@ export class WorkerInferenceClient implements InferenceClient {
 
   /** Start the worker and wait until its pipeline is loaded. */
   start(): Promise<void> {
+    if (this.closed) return Promise.reject(new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'start' }));
     this.starting ??= new Promise<void>((resolve, reject) => {
       const init: WorkerInit = { config: this.config, modelFile: this.opts.modelFile, modelOverrides: this.opts.modelOverrides };
       const worker = new Worker(BOOTSTRAP, { workerData: init, stderr: false, stdout: false });
@@ -101,8 +121,11 @@ export class WorkerInferenceClient implements InferenceClient {
         this.starting = null;
         if (!settled) {
           settled = true;
-          this.failedStarts++;
-          reject(new InferenceError('WORKER_CRASHED', `The inference worker failed to start (exit code ${code}).`, { exitCode: code }));
+          if (this.closed) reject(new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'start' }));
+          else {
+            this.failedStarts++;
+            reject(new InferenceError('WORKER_CRASHED', `The inference worker failed to start (exit code ${code}).`, { exitCode: code }));
+          }
         }
         this.onExit(code);
       });
@@ -300,8 +323,17 @@ export class WorkerInferenceClient implements InferenceClient {
     this.post({ type: 'hang', ms });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stop: every queued or running job and pending call rejects at once with ABORTED; then the worker
+   * is asked to shut down (finish its current ONNX call, release its sessions, exit), waiting at most
+   * `closeGraceMs` before it is terminated. Idempotent; resolves when the worker thread has ended.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
     const err = new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'close' });
     for (const job of [...this.waiting.splice(0), ...this.running.values()]) {
@@ -309,21 +341,34 @@ export class WorkerInferenceClient implements InferenceClient {
       job.reject(err);
     }
     this.running.clear();
+    for (const [id, call] of this.calls) {
+      this.calls.delete(id);
+      call.reject(err);
+    }
     const worker = this.worker;
     if (!worker) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5_000);
+    // Sent even while the worker is still starting: it then closes once its sessions are created.
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+    const grace = Math.max(0, this.opts.closeGraceMs ?? CLOSE_GRACE_MS);
+    const exited = await new Promise<boolean>((resolve) => {
+      let timer = setTimeout(() => resolve(false), grace);
       worker.once('exit', () => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       });
       worker.on('message', (m: FromWorker) => {
-        if (m.type === 'closed') void worker.terminate();
+        if (m.type !== 'closed') return;
+        // Everything is released; the thread should end by itself in a moment.
+        clearTimeout(timer);
+        timer = setTimeout(() => resolve(false), EXIT_AFTER_CLOSED_MS);
       });
-      if (this.ready) this.post({ type: 'close' });
-      else void worker.terminate();
     });
-    this.worker = null;
+    if (!exited) {
+      this.forcedTerminations++;
+      log.warn({ graceMs: grace }, 'inference worker did not shut down in time; terminating it');
+      await worker.terminate();
+    }
+    if (this.worker === worker) this.worker = null;
   }
 }
 

@@ -1,10 +1,19 @@
 /**
  * The one module that owns onnxruntime-node: the table from device names to execution providers,
  * session creation with the CUDA → CPU fallback, and tensor runs.
+ *
+ * onnxruntime-node does its native work (session creation, `run`, `release`) synchronously on the
+ * calling JS thread. Two rules follow, and this module enforces the first: a session is never
+ * released while one of its runs is scheduled or running ({@link OrtModel.dispose} waits for them, and
+ * later runs are refused with ABORTED without touching the native session); and a worker thread must
+ * not be terminated while it is inside such a call (the binding's error path then throws a C++
+ * `Napi::Error` nobody catches, which aborts the whole process) — the client's `close()` therefore
+ * asks the worker to shut down itself.
  */
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
+import { InferenceError } from './inference.errors.ts';
 
 const log = moduleLogger('inference.ort');
 
@@ -69,6 +78,10 @@ export function providerFailures(): ReadonlyMap<string, string> {
  * A loaded ONNX model. The owner calls {@link OrtModel.dispose}.
  */
 export class OrtModel {
+  /** Runs scheduled or running on the session now. */
+  private readonly runs = new Set<Promise<unknown>>();
+  private released: Promise<void> | null = null;
+
   constructor(
     private readonly session: ort.InferenceSession,
     /** The execution provider the session runs on. */
@@ -91,13 +104,30 @@ export class OrtModel {
     return { type: m.type, shape: [...m.shape] };
   }
 
-  /** Run with float32 inputs; returns each output's data and dims. */
+  /** True once {@link dispose} was called: runs are refused from then on. */
+  get disposed(): boolean {
+    return this.released !== null;
+  }
+
+  /**
+   * Run with float32 inputs; returns each output's data and dims.
+   * @throws {InferenceError} ABORTED when the model was disposed (the native session is not touched).
+   */
   async run(
     feeds: Record<string, { data: Float32Array; dims: readonly number[] }>,
   ): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
+    if (this.released) throw new InferenceError('ABORTED', 'The inference worker is shutting down.', { stage: 'run' });
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
-    const out = await this.session.run(ortFeeds);
+    // Registered before the first await, so a dispose() called from now on waits for this run.
+    const running = this.session.run(ortFeeds);
+    this.runs.add(running);
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await running;
+    } finally {
+      this.runs.delete(running);
+    }
     const res: Record<string, { data: Float32Array; dims: number[] }> = {};
     for (const [k, t] of Object.entries(out)) {
       res[k] = { data: t.data as Float32Array, dims: [...t.dims] };
@@ -106,8 +136,16 @@ export class OrtModel {
     return res;
   }
 
-  async dispose(): Promise<void> {
-    await this.session.release();
+  /**
+   * Release the native session once the runs already scheduled have finished (never concurrently with
+   * one). Idempotent: every call returns the same promise.
+   */
+  dispose(): Promise<void> {
+    this.released ??= (async () => {
+      while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
+      await this.session.release();
+    })();
+    return this.released;
   }
 }
 
