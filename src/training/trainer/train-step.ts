@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CoupledAdam, type AdamOptions } from '../optimizer.ts';
-import { D_LOSS_TERMS, G_LOSS_TERMS, OFFICIAL_LOSS_WEIGHTS, discriminatorLoss, generatorLoss, generatorLossSide, mseLoss, type LossWeights } from '../losses.ts';
+import { bceWithLogitsLoss, D_LOSS_TERMS, G_LOSS_TERMS, OFFICIAL_LOSS_WEIGHTS, discriminatorLoss, generatorLoss, l1Loss, mseLoss, type LossWeights } from '../losses.ts';
 import type { Discriminator, Generator, GeneratorOutput } from '../networks/types.ts';
 import type { NetworkName } from '../tensors.ts';
 
@@ -55,11 +55,11 @@ export interface TrainStepOptions {
    */
   batchGenerators?: boolean;
   /**
-   * Keep fewer activations alive: the D step runs one tape per discriminator, and the G step computes
-   * ∇G_loss_A + ∇G_loss_B on two tapes (one per domain) instead of one tape over the whole loss.
-   * Roughly halves peak memory (what the 4 GiB wasm heap needs at 128²) for two more generator passes
-   * per iteration, and Adam's moments are kept in JS memory (CoupledAdam `hostState`). Same gradients
-   * up to float rounding; each discriminator sees its calls in the official order. Default false.
+   * Keep fewer activations alive: the D step runs one tape per discriminator call, and the G step one
+   * tape per independent loss chain (three per domain) instead of one tape over the whole loss; Adam's
+   * moments are kept in JS memory (CoupledAdam `hostState`). A fraction of the peak memory (what the
+   * 4 GiB wasm heap needs at 128²) for two more generator passes per iteration. Same gradients up to
+   * float rounding; each discriminator sees its calls in the official order. Default false.
    */
   lowMemory?: boolean;
 }
@@ -192,54 +192,80 @@ export class UgatitTrainStep {
     return this.lowMemory ? this.generatorStepSplit(realA, realB, lr, hooks) : this.generatorStepJoint(realA, realB, lr, hooks);
   }
 
-  /** The G step on two tapes: G_loss_A (D calls GA, LA) then G_loss_B (GB, LB); gradients summed. */
+  /**
+   * The G step as a sum of independent chains, one tape each (generators have no state, so each chain
+   * recomputes the passes it needs): per domain X, (1) fake_X = G(other) → D_GX, D_LX adversarial terms
+   * and the CAM term with label 1; (2) identity_X = G(real_X) → L1 and the CAM term with label 0;
+   * (3) cycle_X → L1. Chains of A run before those of B, so the D calls keep the official order
+   * GA, LA, GB, LB. Gradients are summed.
+   */
   private generatorStepSplit(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
     const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
     const train = { training: true };
+    const w = this.weights;
     const params = [...this.optG.params.values()];
-    const n = realA.shape[0];
-    // X = A: fake_A = G_BA(b), cycle G_BA(G_AB(a)), identity G_BA(a); X = B symmetric
-    const half = (side: 'A' | 'B') => {
-      const [real, other, toX, fromX, disG, disL] =
-        side === 'A' ? [realA, realB, genB2A, genA2B, disGA, disLA] : [realB, realA, genA2B, genB2A, disGB, disLB];
-      let terms: tf.Tensor[] = [];
+    const summed: tf.NamedTensorMap = {};
+    const kept = new Map<string, tf.Tensor>();
+    const chain = (f: () => { terms: Record<string, tf.Scalar>; total: tf.Scalar }) => {
       const { value, grads } = tf.variableGrads(() => {
-        let fake: GeneratorOutput, ident: GeneratorOutput;
-        if (this.batchGenerators) [fake, ident] = splitOutput(toX.apply(tf.concat([other, real], 0), train), n);
-        else [fake, ident] = [toX.apply(other, train), toX.apply(real, train)];
-        const away = fromX.apply(real, train).image;
-        const cycle = toX.apply(away, train).image;
-        const fakeG = disG.apply(fake.image, train);
-        const fakeL = disL.apply(fake.image, train);
-        const r = generatorLossSide(side, { real, fakeG, fakeL, cycle, identity: ident.image, camFromOther: fake.camLogit, camFromSelf: ident.camLogit }, this.weights);
-        terms = G_LOSS_TERMS.filter((k) => r.terms[k]).map((k) => tf.keep(r.terms[k]!));
-        terms.push(tf.keep(tf.clone(r.total))); // r.total itself is `value`, disposed below
+        const r = f();
+        for (const [k, t] of Object.entries(r.terms)) kept.set(k, tf.keep(t));
         return r.total;
       }, params);
       value.dispose();
-      return { terms, grads };
+      for (const [name, g] of Object.entries(grads)) {
+        const prev = summed[name];
+        summed[name] = prev ? tf.add(prev, g) : g;
+        if (prev) {
+          prev.dispose();
+          g.dispose();
+        }
+      }
     };
-    const a = half('A');
-    const b = half('B');
-    const summed: tf.NamedTensorMap = {};
-    for (const v of params) {
-      const ga = a.grads[v.name];
-      const gb = b.grads[v.name];
-      summed[v.name] = ga && gb ? tf.add(ga, gb) : (ga ?? gb)!.clone();
+    for (const side of ['A', 'B'] as const) {
+      const [real, other, toX, fromX, disG, disL] =
+        side === 'A' ? [realA, realB, genB2A, genA2B, disGA, disLA] : [realB, realA, genA2B, genB2A, disGB, disLB];
+      chain(() => {
+        const fake = toX.apply(other, train);
+        const dg = disG.apply(fake.image, train);
+        const dl = disL.apply(fake.image, train);
+        const terms = {
+          [`G_ad_loss_G${side}`]: mseLoss(dg.patch, 1),
+          [`G_ad_cam_loss_G${side}`]: mseLoss(dg.camLogit, 1),
+          [`G_ad_loss_L${side}`]: mseLoss(dl.patch, 1),
+          [`G_ad_cam_loss_L${side}`]: mseLoss(dl.camLogit, 1),
+          [`camOther_${side}`]: bceWithLogitsLoss(fake.camLogit, 1),
+        };
+        const adv = tf.addN([terms[`G_ad_loss_G${side}`], terms[`G_ad_cam_loss_G${side}`], terms[`G_ad_loss_L${side}`], terms[`G_ad_cam_loss_L${side}`]]);
+        return { terms, total: tf.add(tf.mul(adv, w.adv), tf.mul(terms[`camOther_${side}`], w.cam)) as tf.Scalar };
+      });
+      chain(() => {
+        const ident = toX.apply(real, train);
+        const terms = { [`G_identity_loss_${side}`]: l1Loss(ident.image, real), [`camSelf_${side}`]: bceWithLogitsLoss(ident.camLogit, 0) };
+        return { terms, total: tf.add(tf.mul(terms[`G_identity_loss_${side}`], w.identity), tf.mul(terms[`camSelf_${side}`], w.cam)) as tf.Scalar };
+      });
+      chain(() => {
+        const cycle = toX.apply(fromX.apply(real, train).image, train).image;
+        const terms = { [`G_recon_loss_${side}`]: l1Loss(cycle, real) };
+        return { terms, total: tf.mul(terms[`G_recon_loss_${side}`], w.cycle) as tf.Scalar };
+      });
     }
-    tf.dispose([...Object.values(a.grads), ...Object.values(b.grads)]);
     this.applyGrads('G', this.optG, summed, lr, hooks);
     const [lo, hi] = this.rhoRange;
     genA2B.clipRho(lo, hi);
     genB2A.clipRho(lo, hi);
-    // official term order: the 8 adversarial terms (GA, LA from A; GB, LB from B), then recon, identity, cam for A and B
-    const byName = new Map<string, tf.Tensor>();
-    const namesA = G_LOSS_TERMS.filter((k) => k.endsWith('A'));
-    const namesB = G_LOSS_TERMS.filter((k) => k.endsWith('B'));
-    namesA.forEach((k, i) => byName.set(k, a.terms[i]));
-    namesB.forEach((k, i) => byName.set(k, b.terms[i]));
-    const out = tf.tidy(() => tf.stack([...G_LOSS_TERMS.map((k) => byName.get(k)!), tf.add(a.terms[namesA.length], b.terms[namesB.length])]) as tf.Tensor1D);
-    tf.dispose([...a.terms, ...b.terms]);
+    const out = tf.tidy(() => {
+      for (const side of ['A', 'B']) kept.set(`G_cam_loss_${side}`, tf.add(kept.get(`camOther_${side}`)!, kept.get(`camSelf_${side}`)!));
+      const total = (side: string) =>
+        tf.addN([
+          tf.mul(tf.addN(['G', 'L'].flatMap((d) => [kept.get(`G_ad_loss_${d}${side}`)!, kept.get(`G_ad_cam_loss_${d}${side}`)!])), w.adv),
+          tf.mul(kept.get(`G_recon_loss_${side}`)!, w.cycle),
+          tf.mul(kept.get(`G_identity_loss_${side}`)!, w.identity),
+          tf.mul(kept.get(`G_cam_loss_${side}`)!, w.cam),
+        ]);
+      return tf.stack([...G_LOSS_TERMS.map((k) => kept.get(k)!), tf.add(total('A'), total('B'))]) as tf.Tensor1D;
+    });
+    tf.dispose([...kept.values()]);
     return out;
   }
 
