@@ -64,3 +64,11 @@ export async function probeImage(file: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Draw an SVG (same size, transparent background) over raw pixels and encode the result as PNG. */
+export async function pngWithSvgOverlay(img: RawImage, svg: string): Promise<Buffer> {
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 | 4 } })
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
