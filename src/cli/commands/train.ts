@@ -69,7 +69,7 @@ export default function register(program: Command): void {
     .option('--backend <name>', `${BACKEND_PREFERENCES.join('|')} (default: TRAIN_BACKEND, auto)`)
     .option('--no-augment', 'no flip / resize+crop augmentation (resize to --img-size only)')
     .option('--prefetch <n>', `steps of data prepared ahead (default ${d.prefetch})`, num)
-    .option('--low-memory <mode>', 'auto|on|off: per-discriminator / per-domain gradient tapes, half the peak memory (auto: on for wasm)')
+    .option('--low-memory <mode>', 'auto|on|off: one gradient tape per D call and per G loss chain, Adam moments in JS memory (auto: on for wasm)')
     .option('--resume', 'continue the run in --out from its newest checkpoint (exactly, Adam state included)')
     .option('--init <checkpoint>', 'fine-tune from a checkpoint (our format dir, or an official UGATIT-pytorch .pt)')
     .option('--stop-after <n>', 'stop (checkpoint and exit) after this step, as if interrupted', num)
