@@ -196,6 +196,8 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
     await redis.hset(versionsKey(name), { a2b: v.a2b ?? '', b2a: v.b2a ?? '' });
   };
   await publishVersions().catch((err: unknown) => log.warn({ err }, 'could not publish model versions'));
+  // BullMQ does not close a connection it was handed: keep it and close it ourselves.
+  const consumerConnection = connect(config);
   const worker = new Worker(
     name,
     async (job: Job<JobData>): Promise<JobResult> => {
@@ -214,7 +216,7 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
         throw new Error(posted, { cause: err });
       }
     },
-    { connection: connect(config), concurrency: Math.max(1, config.BATCH_MAX_SIZE) },
+    { connection: consumerConnection, concurrency: Math.max(1, config.BATCH_MAX_SIZE) },
   );
   worker.on('failed', (job, err) => log.debug({ jobId: job?.id, reason: err.message.slice(0, 200) }, 'job failed'));
   await worker.waitUntilReady();
@@ -223,6 +225,7 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
     async close() {
       await worker.close();
       await local.close();
+      consumerConnection.disconnect();
       redis.disconnect();
     },
   };

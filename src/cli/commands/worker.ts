@@ -1,0 +1,35 @@
+/**
+ * `webtoon worker`: a stand-alone inference worker for INFERENCE_TRANSPORT=redis. It consumes the BullMQ
+ * queue on REDIS_URL with the same pipeline the in-process worker runs (registry, batching, ORT providers)
+ * until SIGINT/SIGTERM, then finishes its current job and exits. Run one per GPU host.
+ */
+import type { Command } from 'commander';
+import { config } from '../../config.ts';
+import { ConfigError } from '../../errors.ts';
+import { moduleLogger } from '../../logger.ts';
+
+export default function register(program: Command): void {
+  program
+    .command('worker')
+    .description('consume translation jobs from the Redis queue (INFERENCE_TRANSPORT=redis; needs REDIS_URL)')
+    .action(async () => {
+      const cfg = config();
+      if (!cfg.REDIS_URL) {
+        throw new ConfigError('CONFIG_MISSING', 'webtoon worker needs REDIS_URL (e.g. redis://127.0.0.1:6379): it consumes the queue the bot fills when INFERENCE_TRANSPORT=redis', {
+          missing: ['REDIS_URL'],
+        });
+      }
+      const { startRedisInferenceWorker } = await import('../../inference/redis.transport.ts');
+      const log = moduleLogger('cli.worker');
+      const worker = await startRedisInferenceWorker(cfg);
+      log.info({ versions: await worker.local.modelVersions(), providers: cfg.ORT_PROVIDERS }, 'inference worker consuming the queue');
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          log.info({ signal }, 'stopping: finishing the current job');
+          void worker.close().finally(resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}
