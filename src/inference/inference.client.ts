@@ -102,9 +102,11 @@ export class WorkerInferenceClient implements InferenceClient {
       let settled = false;
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
-          this.ready = true;
-          this.failedStarts = 0;
           settled = true;
+          this.failedStarts = 0;
+          // close() came first: the worker is shutting down already.
+          if (this.closed) return reject(new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'start' }));
+          this.ready = true;
           resolve();
           this.pump();
         } else if (msg.type === 'fatal') {
@@ -163,7 +165,9 @@ export class WorkerInferenceClient implements InferenceClient {
     }
     this.restarts++;
     log.warn({ exitCode: code, lostJobs: lost.length, restarts: this.restarts }, 'inference worker died; restarting');
-    this.start().catch((err: unknown) => log.error({ err }, 'inference worker restart failed'));
+    this.start().catch((err: unknown) => {
+      if (!this.closed) log.error({ err }, 'inference worker restart failed');
+    });
   }
 
   private onMessage(msg: FromWorker): void {
@@ -306,6 +310,7 @@ export class WorkerInferenceClient implements InferenceClient {
 
   async modelVersions(): Promise<Record<Direction, string | null>> {
     await this.start();
+    if (this.closed) throw new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'close' });
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });

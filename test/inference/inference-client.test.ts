@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createInferenceClient, type WorkerInferenceClient } from '../../src/inference/inference.client.ts';
+import { createInferenceClient, WorkerInferenceClient } from '../../src/inference/inference.client.ts';
 import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
 import { astronautPng } from './sample-images.ts';
@@ -224,6 +224,53 @@ describe('WorkerInferenceClient close', () => {
     expect((await a).code).toBe('ABORTED');
     expect((await b).code).toBe('ABORTED');
     expect((await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }))).code).toBe('ABORTED');
+  });
+
+  it('settles running jobs and pending calls with ABORTED before it resolves, and lets the worker exit by itself', async () => {
+    const sut = await createInferenceClient(cfg({ BATCH_MAX_SIZE: '2' }));
+    const order: string[] = [];
+    const jobs = [0, 1, 2].map((i) =>
+      rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' })).then((e) => {
+        order.push(`job${i}`);
+        return e.code;
+      }),
+    );
+    expect(sut.queueDepth()).toBe(3); // two jobs were handed to the worker at once, one waits
+    const versions = rejectionOf(sut.modelVersions()).then((e) => {
+      order.push('versions');
+      return e.code;
+    });
+    await sut.close().then(() => order.push('closed'));
+    expect(await Promise.all(jobs)).toEqual(['ABORTED', 'ABORTED', 'ABORTED']);
+    expect(await versions).toBe('ABORTED');
+    expect(order.at(-1)).toBe('closed');
+    expect(order).toHaveLength(5);
+    expect(sut.queueDepth()).toBe(0);
+    expect(sut.forcedTerminations).toBe(0); // the worker shut down gracefully
+    expect(sut.restarts).toBe(0); // and its exit was not taken for a crash
+  });
+
+  it('terminates a worker that does not shut down within closeGraceMs, as a last resort', async () => {
+    const sut = new WorkerInferenceClient(cfg(), { closeGraceMs: 300 });
+    await sut.start();
+    sut.hangWorkerForTest(5_000); // the worker cannot even read the close message
+    const t = performance.now();
+    await sut.close();
+    const ms = performance.now() - t;
+    expect(ms).toBeGreaterThanOrEqual(290);
+    expect(ms).toBeLessThan(4_000);
+    expect(sut.forcedTerminations).toBe(1);
+  });
+
+  it('fails a start still under way with ABORTED when closed', async () => {
+    const sut = new WorkerInferenceClient(cfg());
+    const start = rejectionOf(sut.start());
+    await sut.close();
+    const err = await start;
+    expect(err.code).toBe('ABORTED');
+    expect(err.details.stage).toBe('start');
+    expect(sut.forcedTerminations).toBe(0);
+    expect((await rejectionOf(sut.start())).code).toBe('ABORTED');
   });
 });
 
