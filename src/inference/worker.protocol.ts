@@ -19,6 +19,11 @@ export type ToWorker =
   | { type: 'versions'; id: number }
   | { type: 'crash' }
   | { type: 'hang'; ms: number }
+  /**
+   * Shut down gracefully: refuse new jobs (ABORTED), release the ONNX sessions once no run is under
+   * way, wait for the jobs still held, answer `closed`, and let the thread end. May arrive while the
+   * worker is still starting; it then closes once its sessions exist.
+   */
   | { type: 'close' };
 
 export type FromWorker =
@@ -27,4 +32,5 @@ export type FromWorker =
   | { type: 'result'; id: number; result: Omit<TranslateResult, 'png'> & { png: ArrayBuffer } }
   | { type: 'versions'; id: number; versions: Record<Direction, string | null> }
   | { type: 'error'; id: number; error: PostedError }
+  /** Everything is released; the thread ends by itself next (the client terminates it only as a last resort). */
   | { type: 'closed' };
