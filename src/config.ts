@@ -5,6 +5,7 @@
  * `.env.example` documents every variable; keep the two in step.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -37,7 +38,7 @@ const schema = z.object({
   MAX_IMAGE_PIXELS: int(1).default(50_000_000),
   MIN_FACE_PX: int(1).default(48),
   FACE_MARGIN: z.coerce.number().min(0).max(3).default(0.5),
-  ANIME_CASCADE_PATH: z.string().optional(),
+  ANIME_CASCADE_PATH: z.string().default(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../assets/lbpcascade_animeface.xml')),
   BATCH_MAX_SIZE: int(1).default(8),
   BATCH_MAX_WAIT_MS: int(0).default(15),
   QUEUE_MAX: int(1).default(64),

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(sut.INFERENCE_TRANSPORT).toBe('inprocess');
     expect(sut.MAX_IMAGE_BYTES).toBe(10 * 1024 * 1024);
     expect(sut.LOG_LEVEL).toBe('info');
+    expect(sut.ANIME_CASCADE_PATH).toBe(path.resolve(import.meta.dirname, '../assets/lbpcascade_animeface.xml'));
   });
 
   it('is silent by default under NODE_ENV=test and honours an explicit LOG_LEVEL', () => {
