@@ -1,10 +1,12 @@
 /**
- * The conv wrapper's hand-written weight gradient (needed on wasm, which has no Conv2DBackpropFilter)
- * against the cpu backend's built-in conv gradients, for stride 1 and 2 and sizes that leave rows unused.
+ * The conv wrapper's hand-written gradients (needed on wasm, which has no Conv2DBackpropFilter and a slow
+ * Conv2DBackpropInput) against the cpu backend's built-in conv gradients, for stride 1 and 2 and sizes
+ * that leave rows unused; the input gradient's phase-split conv also on its own, directly.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { backendNeedsCustomConvGrad, conv2dHwio, conv2dTorch, selectBackend } from '../../src/training/backend.ts';
+import { convInputGrad, inputGradFilter } from '../../src/training/layers/conv2d.ts';
 
 const CASES = [
   { name: '3×3 stride 1', x: [2, 9, 7, 3], w: [3, 3, 3, 4], stride: 1 },
@@ -12,6 +14,17 @@ const CASES = [
   { name: '4×4 stride 2 (discriminator)', x: [1, 12, 12, 2], w: [4, 4, 2, 3], stride: 2 },
   { name: '7×7 stride 1', x: [1, 13, 12, 3], w: [7, 7, 3, 2], stride: 1 },
   { name: '1×1', x: [2, 5, 5, 4], w: [1, 1, 4, 2], stride: 1 },
+  // ≥ 64 upstream pixels, so the wrapper's dx takes the XNNPACK-conv path on wasm (not the small-map fallback)
+  { name: '3×3 stride 2, odd size, large map', x: [1, 21, 19, 3], w: [3, 3, 3, 4], stride: 2 },
+  { name: '4×4 stride 2, large map', x: [2, 18, 18, 2], w: [4, 4, 2, 3], stride: 2 },
+] as const;
+
+/** Input-gradient cases for {@link convInputGrad} alone, including kernels smaller than the stride. */
+const DX_CASES = [
+  ...CASES,
+  { name: '1×1 stride 2, odd size', x: [1, 7, 6, 3], w: [1, 1, 3, 2], stride: 2 },
+  { name: '2×2 stride 2', x: [1, 8, 9, 2], w: [2, 2, 2, 3], stride: 2 },
+  { name: '5×3 stride 2', x: [1, 11, 10, 2], w: [5, 3, 2, 3], stride: 2 },
 ] as const;
 
 interface Grads {
@@ -66,6 +79,70 @@ describe('conv2dHwio', () => {
   it('is not needed on cpu, which has its own Conv2DBackpropFilter', async () => {
     await selectBackend('cpu');
     expect(backendNeedsCustomConvGrad()).toBe(false);
+  });
+});
+
+describe('convInputGrad', () => {
+  describe.each(DX_CASES)('$name', (c) => {
+    function inputs(): { dy: tf.Tensor4D; w: tf.Tensor4D } {
+      const w = tf.randomNormal([...c.w], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const oh = Math.floor((c.x[1] - c.w[0]) / c.stride) + 1;
+      const ow = Math.floor((c.x[2] - c.w[1]) / c.stride) + 1;
+      const dy = tf.randomNormal([c.x[0], oh, ow, c.w[3]], 0, 1, 'float32', 3) as tf.Tensor4D;
+      return { dy, w };
+    }
+
+    it.each(['cpu', 'wasm'] as const)('equals the cpu backend’s Conv2DBackpropInput on %s', async (backend) => {
+      await selectBackend('cpu');
+      const ref = tf.tidy(() => {
+        const { dy, w } = inputs();
+        return tf.conv2dTranspose(dy, w, [...c.x] as [number, number, number, number], c.stride, 'valid').dataSync() as Float32Array;
+      });
+      await selectBackend(backend);
+      const before = tf.memory().numTensors;
+      const sut = tf.tidy(() => {
+        const { dy, w } = inputs();
+        const dx = convInputGrad(dy, w, c.x, c.stride);
+        expect(dx.shape).toEqual([...c.x]);
+        return dx.dataSync() as Float32Array;
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(maxDiff(sut, ref)).toBeLessThan(1e-5);
+    });
+  });
+});
+
+describe('inputGradFilter', () => {
+  it('reverses the taps per phase, swaps in/out channels and zero-fills taps past the kernel', async () => {
+    await selectBackend('wasm');
+    const [kh, kw, ci, co, s] = [3, 3, 2, 2, 2];
+    // w[i,j,c,o] = 1000·i + 100·j + 10·c + o + 1 (never 0, so a zero entry is a zero-filled tap)
+    const w = Array.from({ length: kh }, (_, i) =>
+      Array.from({ length: kw }, (_, j) => Array.from({ length: ci }, (_, c) => Array.from({ length: co }, (_, o) => 1000 * i + 100 * j + 10 * c + o + 1))),
+    );
+    const wt = tf.tensor4d(w);
+    const sut = inputGradFilter(wt, s);
+    expect(sut.shape).toEqual([2, 2, co, s * s * ci]);
+    const f = sut.arraySync();
+    let zeros = 0;
+    for (let t = 0; t < 2; t++) {
+      for (let u = 0; u < 2; u++) {
+        for (let o = 0; o < co; o++) {
+          for (let rh = 0; rh < s; rh++) {
+            for (let rw = 0; rw < s; rw++) {
+              for (let c = 0; c < ci; c++) {
+                const [i, j] = [s * (1 - t) + rh, s * (1 - u) + rw];
+                const want = i < kh && j < kw ? 1000 * i + 100 * j + 10 * c + o + 1 : 0;
+                if (want === 0) zeros++;
+                expect(f[t][u][o][(rh * s + rw) * ci + c]).toBe(want);
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(zeros).toBe((16 - 9) * ci * co); // a 4×4 phase grid over a 3×3 kernel: 7 empty taps
+    tf.dispose([wt, sut]);
   });
 });
 

@@ -1,11 +1,76 @@
 /**
  * Convolution with a weight gradient on every backend. tfjs-backend-wasm has no
- * Conv2DBackpropFilter kernel, so there the conv runs inside `tf.customGrad`:
- * - dx = conv2dTranspose(dy, W, x.shape, stride) (Conv2DBackpropInput exists on wasm);
+ * Conv2DBackpropFilter kernel, and its Conv2DBackpropInput is a plain loop (several times slower than
+ * its XNNPACK Conv2D), so there the conv runs inside `tf.customGrad` and both gradients are XNNPACK
+ * convolutions:
+ * - dx (see {@link convInputGrad}): for stride s, the input rows split into s phases (h = s·i + r); phase r
+ *   is a stride-1 correlation of dy with the taps w[s·m + r] in reverse order. All s² phases run as ONE
+ *   stride-1 conv of the zero-padded dy with a filter [⌈kh/s⌉, ⌈kw/s⌉, co, s²·ci] (phase p = rh·s + rw in
+ *   channel block p), and `depthToSpace(s)` interleaves the phases; rows past the input's size (odd
+ *   sizes) are sliced off. For s = 1 this is the textbook "pad dy by k−1, conv with the flipped
+ *   kernel, in/out swapped".
  * - dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh, ow·s+kw, ci] · dy[b,oh,ow,co], computed as a stride-1 conv
  *   of x viewed as [ci, H, W, b] with dy viewed as the filter [oh, ow, b, co] at dilation s, sliced to k×k.
  */
 import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The filter of {@link convInputGrad}: HWIO `w` [kh,kw,ci,co] → [mh, mw, co, s²·ci] with mh = ⌈kh/s⌉,
+ * where entry [t, u, o, p·ci + c] (p = rh·s + rw) is w[s·(mh−1−t) + rh, s·(mw−1−u) + rw, c, o], or 0
+ * where that tap lies past the kernel. Built on the host: a weight-sized permutation in one pass, where
+ * wasm's Reverse/StridedSlice/Slice kernels cost ~30 ns per element (or copy the whole input per slice).
+ */
+export function inputGradFilter(w: tf.Tensor4D, stride: number): tf.Tensor4D {
+  const [kh, kw, ci, co] = w.shape;
+  const s = stride;
+  const mh = Math.ceil(kh / s);
+  const mw = Math.ceil(kw / s);
+  const src = w.dataSync() as Float32Array;
+  const depth = s * s * ci;
+  const out = new Float32Array(mh * mw * co * depth);
+  for (let t = 0; t < mh; t++) {
+    for (let u = 0; u < mw; u++) {
+      for (let rh = 0; rh < s; rh++) {
+        const i = s * (mh - 1 - t) + rh;
+        if (i >= kh) continue;
+        for (let rw = 0; rw < s; rw++) {
+          const j = s * (mw - 1 - u) + rw;
+          if (j >= kw) continue;
+          const outBase = (t * mw + u) * co * depth + (rh * s + rw) * ci;
+          for (let c = 0; c < ci; c++) {
+            const srcBase = ((i * kw + j) * ci + c) * co;
+            for (let o = 0; o < co; o++) out[outBase + o * depth + c] = src[srcBase + o];
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor4d(out, [mh, mw, co, depth]);
+}
+
+/**
+ * Input gradient of a 'valid' stride-s conv of x (shape `xShape`) with HWIO `w`, given the upstream
+ * gradient dy, as one stride-1 conv plus a depth-to-space interleave (see the file comment).
+ */
+export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], stride: number): tf.Tensor4D {
+  const [b, h, wd, ci] = xShape;
+  const [kh, kw] = w.shape;
+  const [, oh, ow] = dy.shape;
+  const mh = Math.ceil(kh / stride);
+  const mw = Math.ceil(kw / stride);
+  const ph = Math.ceil(h / stride);
+  const pw = Math.ceil(wd / stride);
+  return tf.tidy(() => {
+    // output [b, ph, pw, s²·ci]: left padding mh−1 (first tap), right padding so ph rows come out
+    const phased = tf.conv2d(dy, inputGradFilter(w, stride), 1, [[0, 0], [mh - 1, ph - oh], [mw - 1, pw - ow], [0, 0]]);
+    if (stride === 1) return phased;
+    const dx = tf.depthToSpace(phased, stride);
+    return ph * stride === h && pw * stride === wd ? dx : tf.slice(dx, [0, 0, 0, 0], [b, h, wd, ci]);
+  });
+}
+
+/** Below this many upstream-gradient pixels (b·oh·ow), dx uses the backend's Conv2DBackpropInput. */
+const MIN_XNN_DX_PIXELS = 64;
 
 const customConvs = new Map<number, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D>();
 
@@ -21,7 +86,12 @@ function customConv(stride: number): (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tens
         gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
           const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
           const [kh, kw] = sw.shape;
-          const dx = tf.conv2dTranspose(dy, sw, sx.shape, stride, 'valid');
+          // tiny upstream maps (the discriminators' deepest layers): the plain loop costs ~ weights × pixels,
+          // less than building and packing a weight-sized filter for XNNPACK
+          const dx =
+            dy.shape[0] * dy.shape[1] * dy.shape[2] < MIN_XNN_DX_PIXELS
+              ? tf.conv2dTranspose(dy, sw, sx.shape, stride, 'valid')
+              : convInputGrad(dy, sw, sx.shape, stride);
           const dw = tf.tidy(() => {
             const xT = tf.transpose(sx, [3, 1, 2, 0]); // [ci, H, W, b]
             const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [oh, ow, b, co]
