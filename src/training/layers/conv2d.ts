@@ -69,6 +69,37 @@ export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly 
   });
 }
 
+/**
+ * Weight gradient dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh, ow·s+kw, ci] · dy[b,oh,ow,co].
+ * - stride 1, small maps (b·oh·ow ≤ {@link MAX_IM2COL_PIXELS}): im2col — the kh·kw shifted windows of x
+ *   concatenated on the channel axis, transposed to [kh·kw·ci, N] — times dy [N, co], run as a 1×1 conv
+ *   (XNNPACK) of a 1×(kh·kw·ci) "image" with N channels.
+ * - otherwise: a stride-1 conv of x viewed as [ci, H, W, b] with dy viewed as the filter [oh, ow, b, co]
+ *   at dilation s, sliced to k×k (cheaper on large maps, where the im2col copy dominates).
+ */
+export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, stride: number): tf.Tensor4D {
+  const [b, oh, ow, co] = dy.shape;
+  const ci = x.shape[3];
+  return tf.tidy(() => {
+    const n = b * oh * ow;
+    if (stride === 1 && n <= MAX_IM2COL_PIXELS) {
+      const taps: tf.Tensor4D[] = [];
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.slice(x, [0, i, j, 0], [b, oh, ow, ci]));
+      const colsT = tf.transpose(tf.reshape(taps.length === 1 ? taps[0] : tf.concat(taps, 3), [n, kh * kw * ci])); // [kh·kw·ci, N]
+      const g = tf.conv2d(tf.reshape(colsT, [1, 1, kh * kw * ci, n]) as tf.Tensor4D, tf.reshape(dy, [1, 1, n, co]) as tf.Tensor4D, 1, 'valid');
+      return tf.reshape(g, [kh, kw, ci, co]);
+    }
+    const xT = tf.transpose(x, [3, 1, 2, 0]); // [ci, H, W, b]
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [oh, ow, b, co]
+    const full = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', stride); // [ci, ≥kh, ≥kw, co]
+    const cut = full.shape[1] === kh && full.shape[2] === kw ? full : tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]);
+    return tf.transpose(cut, [1, 2, 0, 3]); // [kh, kw, ci, co]
+  });
+}
+
+/** Up to this many upstream-gradient pixels (b·oh·ow), stride-1 weight gradients use im2col. */
+const MAX_IM2COL_PIXELS = 1024;
+
 /** Below this many upstream-gradient pixels (b·oh·ow), dx uses the backend's Conv2DBackpropInput. */
 const MIN_XNN_DX_PIXELS = 64;
 
@@ -92,13 +123,7 @@ function customConv(stride: number): (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tens
             dy.shape[0] * dy.shape[1] * dy.shape[2] < MIN_XNN_DX_PIXELS
               ? tf.conv2dTranspose(dy, sw, sx.shape, stride, 'valid')
               : convInputGrad(dy, sw, sx.shape, stride);
-          const dw = tf.tidy(() => {
-            const xT = tf.transpose(sx, [3, 1, 2, 0]); // [ci, H, W, b]
-            const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [oh, ow, b, co]
-            const full = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', stride); // [ci, ≥kh, ≥kw, co]
-            const cut = tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]);
-            return tf.transpose(cut, [1, 2, 0, 3]); // [kh, kw, ci, co]
-          });
+          const dw = convFilterGrad(sx, dy, kh, kw, stride);
           return [dx, dw];
         },
       };

@@ -13,8 +13,10 @@ function foldAxis(dy: tf.Tensor4D, axis: 1 | 2, p: number, n: number): tf.Tensor
     axis === 1 ? [[0, 0], [before, after], [0, 0], [0, 0]] : [[0, 0], [0, 0], [before, after], [0, 0]];
   const centre = tf.slice(dy, begin(p), size(n));
   // padded index i < p copies source p−i; padded index p+n+j copies source n−2−j
-  const lead = tf.reverse(tf.slice(dy, begin(0), size(p)), axis); // sources 1..p
-  const trail = tf.reverse(tf.slice(dy, begin(p + n), size(p)), axis); // sources n−1−p..n−2
+  // (a one-row border needs no reverse: wasm's Reverse kernel is a slow per-element loop)
+  const flip = (t: tf.Tensor4D): tf.Tensor4D => (p === 1 ? t : tf.reverse(t, axis));
+  const lead = flip(tf.slice(dy, begin(0), size(p))); // sources 1..p
+  const trail = flip(tf.slice(dy, begin(p + n), size(p))); // sources n−1−p..n−2
   return tf.addN([centre, tf.pad(lead, padAxis(1, n - 1 - p)), tf.pad(trail, padAxis(n - 1 - p, 1))]) as tf.Tensor4D;
 }
 
