@@ -76,7 +76,7 @@ export async function renderLossCurve(records: readonly LossRecord[], title = 'U
       height: 130,
       mark: { type: 'line', strokeWidth: 1.5, interpolate: 'linear' },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'step' },
+        x: { field: 'step', type: 'quantitative', title: 'step', axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: 'loss', scale: { zero: false } },
         color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'right', labelFontSize: 11, labelLimit: 260 } },
       },
