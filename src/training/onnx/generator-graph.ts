@@ -10,6 +10,7 @@
  * variance is biased in PyTorch too, uses InstanceNormalization.
  */
 import { numel, type NamedTensor, type StateDict } from '../tensors.ts';
+import { expectedGeneratorShapes as officialGeneratorShapes } from '../torch-import/infer-config.ts';
 import { ExportError } from './export-error.ts';
 import { float32ToHalf } from './fp16.ts';
 import { attr, DataType, GraphBuilder, type Dim } from './graph-builder.ts';
@@ -36,39 +37,9 @@ const EPS = 1e-5;
 /** Protobuf messages above 2 GiB cannot be encoded or parsed. */
 const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
-/** Every parameter of a PyTorch-variant ResnetGenerator with its expected shape. */
+/** Every parameter of the official generator with its PyTorch shape (the importer's list: one source of truth). */
 export function expectedGeneratorShapes(cfg: GeneratorGraphConfig): Map<string, number[]> {
-  const { ngf, n_blocks: nBlocks, img_size: size, light } = cfg;
-  const c = ngf * 4;
-  const m = new Map<string, number[]>();
-  m.set('DownBlock.1.weight', [ngf, 3, 7, 7]);
-  m.set('DownBlock.5.weight', [ngf * 2, ngf, 3, 3]);
-  m.set('DownBlock.9.weight', [c, ngf * 2, 3, 3]);
-  for (let i = 0; i < nBlocks; i++) {
-    m.set(`DownBlock.${12 + i}.conv_block.1.weight`, [c, c, 3, 3]);
-    m.set(`DownBlock.${12 + i}.conv_block.5.weight`, [c, c, 3, 3]);
-  }
-  m.set('gap_fc.weight', [1, c]);
-  m.set('gmp_fc.weight', [1, c]);
-  m.set('conv1x1.weight', [c, 2 * c, 1, 1]);
-  m.set('conv1x1.bias', [c]);
-  // full mode flattens the whole (size/4)² bottleneck into FC.0; light mode pools it first
-  m.set('FC.0.weight', [c, light ? c : (size / 4) * (size / 4) * c]);
-  m.set('FC.2.weight', [c, c]);
-  m.set('gamma.weight', [c, c]);
-  m.set('beta.weight', [c, c]);
-  for (let i = 1; i <= nBlocks; i++) {
-    m.set(`UpBlock1_${i}.conv1.weight`, [c, c, 3, 3]);
-    m.set(`UpBlock1_${i}.norm1.rho`, [1, c, 1, 1]);
-    m.set(`UpBlock1_${i}.conv2.weight`, [c, c, 3, 3]);
-    m.set(`UpBlock1_${i}.norm2.rho`, [1, c, 1, 1]);
-  }
-  m.set('UpBlock2.2.weight', [ngf * 2, c, 3, 3]);
-  for (const k of ['rho', 'gamma', 'beta']) m.set(`UpBlock2.3.${k}`, [1, ngf * 2, 1, 1]);
-  m.set('UpBlock2.7.weight', [ngf, ngf * 2, 3, 3]);
-  for (const k of ['rho', 'gamma', 'beta']) m.set(`UpBlock2.8.${k}`, [1, ngf, 1, 1]);
-  m.set('UpBlock2.11.weight', [3, ngf, 7, 7]);
-  return m;
+  return officialGeneratorShapes({ light: cfg.light, ngf: cfg.ngf, n_blocks: cfg.n_blocks, img_size: cfg.img_size });
 }
 
 /** Check the hyperparameters: supported variant, positive integers, img_size a multiple of 4. */
