@@ -1,8 +1,9 @@
 /**
  * Convolution with a weight gradient on every backend. tfjs-backend-wasm has no
  * Conv2DBackpropFilter kernel, and its Conv2DBackpropInput is a plain loop (several times slower than
- * its XNNPACK Conv2D), so there the conv runs inside `tf.customGrad` and both gradients are XNNPACK
- * convolutions:
+ * its XNNPACK Conv2D), so there the conv runs as a kernel of its own (`WebtoonConv2DValid`, the backend's
+ * Conv2D underneath) whose registered gradient makes both gradients XNNPACK convolutions, each computed
+ * only when the tape needs it:
  * - dx (see {@link convInputGrad}): for stride s, the input rows split into s phases (h = s·i + r); phase r
  *   is a stride-1 correlation of dy with the taps w[s·m + r] in reverse order. All s² phases run as ONE
  *   stride-1 conv of the zero-padded dy with a filter [⌈kh/s⌉, ⌈kw/s⌉, co, s²·ci] (phase p = rh·s + rw in
@@ -103,34 +104,53 @@ const MAX_IM2COL_PIXELS = 1024;
 /** Below this many upstream-gradient pixels (b·oh·ow), dx uses the backend's Conv2DBackpropInput. */
 const MIN_XNN_DX_PIXELS = 64;
 
-const customConvs = new Map<number, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D>();
+/**
+ * The conv as a kernel of its own, so its gradient is lazy per input: `tf.customGrad` computes every
+ * input's gradient eagerly, whereas the tape asks a registered gradient only for the inputs that lead
+ * to the variables being differentiated — the G step needs no discriminator weight gradients, and no
+ * pass needs the gradient of a real image.
+ */
+const KERNEL = 'WebtoonConv2DValid';
 
-function customConv(stride: number): (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D {
-  let fn = customConvs.get(stride);
-  if (!fn) {
-    fn = tf.customGrad((x: any, w: any, save: any) => {
-      const xs = x as tf.Tensor4D;
-      const ws = w as tf.Tensor4D;
-      (save as tf.GradSaveFunc)([xs, ws]);
-      return {
-        value: tf.conv2d(xs, ws, stride, 'valid'),
-        gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-          const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
-          const [kh, kw] = sw.shape;
-          // tiny upstream maps (the discriminators' deepest layers): the plain loop costs ~ weights × pixels,
-          // less than building and packing a weight-sized filter for XNNPACK
-          const dx =
-            dy.shape[0] * dy.shape[1] * dy.shape[2] < MIN_XNN_DX_PIXELS
-              ? tf.conv2dTranspose(dy, sw, sx.shape, stride, 'valid')
-              : convInputGrad(dy, sw, sx.shape, stride);
-          const dw = convFilterGrad(sx, dy, kh, kw, stride);
-          return [dx, dw];
-        },
-      };
-    }) as unknown as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
-    customConvs.set(stride, fn);
-  }
-  return fn;
+tf.registerGradient({
+  kernelName: KERNEL,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+    const g = dy as tf.Tensor4D;
+    const [x, w] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const stride = attrs.stride as number;
+    return {
+      // tiny upstream maps (the discriminators' deepest layers): the plain loop costs ~ weights × pixels,
+      // less than building and packing a weight-sized filter for XNNPACK
+      x: () =>
+        g.shape[0] * g.shape[1] * g.shape[2] < MIN_XNN_DX_PIXELS
+          ? tf.conv2dTranspose(g, w, x.shape, stride, 'valid')
+          : convInputGrad(g, w, x.shape, stride),
+      filter: () => convFilterGrad(x, g, w.shape[0], w.shape[1], stride),
+    };
+  },
+});
+
+/** Registers {@link KERNEL} on `backendName` as a call of that backend's own Conv2D kernel. */
+function ensureKernel(backendName: string): void {
+  if (tf.getKernel(KERNEL, backendName) !== undefined) return;
+  const conv = tf.getKernel('Conv2D', backendName);
+  if (!conv) throw new Error(`the ${backendName} backend has no Conv2D kernel`);
+  tf.registerKernel({
+    kernelName: KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      conv.kernelFunc({
+        inputs,
+        backend,
+        attrs: { strides: attrs?.stride as number, pad: 'valid', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined } as unknown as tf.NamedAttrMap,
+      }),
+  });
+}
+
+function customConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D {
+  ensureKernel(tf.getBackend());
+  return tf.engine().runKernel(KERNEL, { x, filter: w }, { stride }) as tf.Tensor4D;
 }
 
 /** True when the active backend lacks a Conv2DBackpropFilter kernel (wasm). */
@@ -145,7 +165,7 @@ export function backendNeedsCustomConvGrad(): boolean {
  */
 export function conv2dHwio(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, opts: { customGrad?: boolean } = {}): tf.Tensor4D {
   const useCustom = opts.customGrad ?? backendNeedsCustomConvGrad();
-  return useCustom ? customConv(stride)(x, w) : tf.conv2d(x, w, stride, 'valid');
+  return useCustom ? customConv(x, w, stride) : tf.conv2d(x, w, stride, 'valid');
 }
 
 /**
