@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createInferenceClient, WorkerInferenceClient } from '../../src/inference/inference.client.ts';
-import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
 import { astronautPng } from './sample-images.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 let models: TestModels;
 
@@ -14,16 +14,6 @@ function cfg(extra: Record<string, string> = {}) {
   installModel(models.a2b, dir, 'a2b.onnx');
   installModel(models.b2a, dir, 'b2a.onnx');
   return loadConfig({ NODE_ENV: 'test', MODELS_DIR: dir, ORT_PROVIDERS: 'cuda,cpu', ORT_THREADS: '1', ...extra });
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<InferenceError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(InferenceError);
-    return err as InferenceError;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {

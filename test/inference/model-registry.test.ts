@@ -1,7 +1,6 @@
 import { readFileSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { checkContract, compareVersions, loadModelInfo, ModelRegistry, SingleModelRegistry } from '../../src/inference/model.registry.ts';
 import { readOnnxHeader } from '../../src/inference/onnx-header.ts';
 import {
@@ -13,21 +12,12 @@ import {
   writeModelWithoutMetadata,
   writeWithMetadata,
 } from '../helpers/models.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 let models: TestModels;
 beforeAll(async () => {
   models = await exportedTestModels();
 });
-
-async function rejectionOf(p: Promise<unknown>): Promise<InferenceError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(InferenceError);
-    return err as InferenceError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('readOnnxHeader', () => {
   it("reads our exporter's metadata and the declared input and outputs", () => {

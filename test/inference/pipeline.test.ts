@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type GeneratedFace, GeneratorRunner } from '../../src/inference/generator.runner.ts';
 import { decodeUnchecked, type RawImage, resizeTo } from '../../src/inference/image.adapter.ts';
-import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { loadModelInfo, type ModelInfo } from '../../src/inference/model.registry.ts';
 import { TranslatePipeline } from '../../src/inference/translate.pipeline.ts';
 import { utimesSync } from 'node:fs';
 import path from 'node:path';
 import { exportedTestModels, installModel, tempModelsDir, type TestModels, writeWithMetadata } from '../helpers/models.ts';
 import { astronautPath, astronautPng, cascadePath, noFaceImage } from './sample-images.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 let models: TestModels;
 let sut: TranslatePipeline;
@@ -30,16 +30,6 @@ afterAll(() => sut.dispose());
 async function dims(png: Buffer): Promise<[number, number, string]> {
   const m = await sharp(png).metadata();
   return [m.width!, m.height!, m.format!];
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<InferenceError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(InferenceError);
-    return err as InferenceError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('TranslatePipeline', () => {

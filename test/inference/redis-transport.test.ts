@@ -6,10 +6,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createInferenceClient } from '../../src/inference/index.ts';
-import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { createRedisInferenceClient, type RedisInferenceClient, type RedisInferenceWorker, startRedisInferenceWorker } from '../../src/inference/redis.transport.ts';
 import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
 import { astronautPng } from './sample-images.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 /** Real Redis at 127.0.0.1:6379 when it is running; the suite is skipped where it is absent. */
 const redisUp = await new Promise<boolean>((resolve) => {
@@ -63,16 +63,6 @@ function cfg(extra: Record<string, string> = {}) {
     REDIS_URL: 'redis://127.0.0.1:6379',
     ...extra,
   });
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<InferenceError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(InferenceError);
-    return err as InferenceError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
