@@ -7,7 +7,7 @@
  * - dx (see {@link convInputGrad}): for stride s, the input rows split into s phases (h = s·i + r); phase r
  *   is a stride-1 correlation of dy with the taps w[s·m + r] in reverse order. All s² phases run as ONE
  *   stride-1 conv of the zero-padded dy with a filter [⌈kh/s⌉, ⌈kw/s⌉, co, s²·ci] (phase p = rh·s + rw in
- *   channel block p), and `depthToSpace(s)` interleaves the phases; rows past the input's size (odd
+ *   channel block p), and a depth-to-space (reshape, transpose, reshape) interleaves the phases; rows past the input's size (odd
  *   sizes) are sliced off. For s = 1 this is the textbook "pad dy by k−1, conv with the flipped
  *   kernel, in/out swapped".
  * - dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh, ow·s+kw, ci] · dy[b,oh,ow,co], computed as a stride-1 conv
@@ -65,7 +65,10 @@ export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly 
     // output [b, ph, pw, s²·ci]: left padding mh−1 (first tap), right padding so ph rows come out
     const phased = tf.conv2d(dy, inputGradFilter(w, stride), 1, [[0, 0], [mh - 1, ph - oh], [mw - 1, pw - ow], [0, 0]]);
     if (stride === 1) return phased;
-    const dx = tf.depthToSpace(phased, stride);
+    // depth-to-space as a reshape-transpose-reshape (wasm's DepthToSpace kernel is a slow per-element loop):
+    // [b·ph, pw, s(rh), s·ci (rw, c)] → [b·ph, s(rh), pw, s·ci] is [b, ph·s, pw·s, ci] in memory
+    const rows = tf.transpose(tf.reshape(phased, [b * ph, pw, stride, stride * ci]), [0, 2, 1, 3]);
+    const dx = tf.reshape(rows, [b, ph * stride, pw * stride, ci]) as tf.Tensor4D;
     return ph * stride === h && pw * stride === wd ? dx : tf.slice(dx, [0, 0, 0, 0], [b, h, wd, ci]);
   });
 }
