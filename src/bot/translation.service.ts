@@ -114,6 +114,8 @@ export async function handleTranslation(ctx: BotContext, interaction: CommandInt
   } catch (err) {
     log.info({ code: errorCodeOf(err) }, 'translation refused before download');
     await replyWithError(ctx, interaction, err);
+    // every outcome is a generation row (no image hash: nothing was downloaded); not while shutting down
+    if (!(err instanceof BotError && err.code === 'SHUTTING_DOWN')) await recordFailure(ctx, interaction, req.direction, err, null, 0, log);
     return;
   }
   // 2. acknowledge within Discord's 3 seconds; tracked from here so shutdown waits for it
@@ -180,20 +182,7 @@ async function translateAndReply(
     if (!isAppError(err)) log.error({ err }, 'translation failed unexpectedly');
     else if (OPERATOR_CODES.has(err.code)) log.error({ code: err.code, details: err.details }, `translation failed: ${err.message}`);
     else log.info({ code: err.code }, 'translation failed');
-    if (input) {
-      const modelVersion = await ctx.inference
-        .modelVersions()
-        .then((v) => v[req.direction] ?? 'none')
-        .catch(() => 'unknown');
-      await recordGeneration(ctx, interaction, req.direction, {
-        modelVersion,
-        inputSha256: createHash('sha256').update(input).digest('hex'),
-        facesFound: 0,
-        latencyMs: Date.now() - started,
-        status: 'failed',
-        errorCode: errorCodeOf(err),
-      }, log);
-    }
+    await recordFailure(ctx, interaction, req.direction, err, input, Date.now() - started, log);
     const content = friendlyMessage(err, ctx.limits);
     await editor
       .final(() => interaction.editReply({ content, embeds: [], components: [], files: [] }))
@@ -201,11 +190,35 @@ async function translateAndReply(
   }
 }
 
+/** Record a failed request: the image's hash when it was downloaded, else null. */
+async function recordFailure(
+  ctx: BotContext,
+  interaction: CommandInteraction,
+  direction: Direction,
+  err: unknown,
+  input: Buffer | null,
+  latencyMs: number,
+  log: BotContext['log'],
+): Promise<void> {
+  const modelVersion = await ctx.inference
+    .modelVersions()
+    .then((v) => v[direction] ?? 'none')
+    .catch(() => 'unknown');
+  await recordGeneration(ctx, interaction, direction, {
+    modelVersion,
+    inputSha256: input ? createHash('sha256').update(input).digest('hex') : null,
+    facesFound: 0,
+    latencyMs,
+    status: 'failed',
+    errorCode: errorCodeOf(err),
+  }, log);
+}
+
 async function recordGeneration(
   ctx: BotContext,
   interaction: CommandInteraction,
   direction: Direction,
-  outcome: { modelVersion: string; inputSha256: string; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string },
+  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string },
   log: BotContext['log'],
 ): Promise<{ id: number } | null> {
   try {

@@ -46,8 +46,11 @@ export interface NewGeneration {
   messageId?: string | null;
   direction: Direction;
   modelVersion: string;
-  /** SHA-256 (hex) of the input image bytes; the image itself is never stored. */
-  inputSha256: string;
+  /**
+   * SHA-256 (hex) of the input image bytes; the image itself is never stored. null only for a failure
+   * before any byte was downloaded (a refused attachment, a rate limit, a failed download).
+   */
+  inputSha256: string | null;
   facesFound: number;
   latencyMs: number;
   status: 'ok' | 'failed';
@@ -114,7 +117,7 @@ export class FeedbackService {
       messageId: checkOptionalSnowflake('messageId', input.messageId),
       direction: checkDirection(input.direction),
       modelVersion: checkText('modelVersion', input.modelVersion, MODEL_VERSION_MAX_CHARS),
-      inputSha256: checkSha256('inputSha256', input.inputSha256),
+      inputSha256: status === 'failed' && input.inputSha256 === null ? null : checkSha256('inputSha256', input.inputSha256),
       facesFound: checkNonNegativeInt('facesFound', input.facesFound),
       latencyMs: checkNonNegativeInt('latencyMs', input.latencyMs),
       status,

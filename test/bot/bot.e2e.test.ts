@@ -153,7 +153,7 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       expect(fields.Faces).toBe('centre crop');
     });
 
-    it('refuses an unsupported file ephemerally before downloading it, and writes nothing', async () => {
+    it('refuses an unsupported file ephemerally before downloading it, and records the refusal without any image hash', async () => {
       const before = await countRows(h.database, 'generations');
       const downloads = h.standIn.downloads.length;
       const att = h.standIn.addAttachment(Buffer.from('%PDF-1.4\n%\u00e2\u00e3\u00cf\u00d3\n'), 'face.pdf', 'application/pdf');
@@ -164,10 +164,11 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       expect(cb.data.content).toContain('application/pdf');
       expect(cb.data.content).toContain('PNG, JPEG or WebP');
       expect(h.standIn.downloads.length).toBe(downloads);
-      expect(await countRows(h.database, 'generations')).toBe(before);
+      await expect.poll(() => countRows(h.database, 'generations')).toBe(before + 1);
+      expect((await generationRows(h)).at(-1)).toMatchObject({ user_id: bob.id, status: 'failed', error_code: 'UNSUPPORTED_TYPE', input_sha256: null, message_id: null });
     });
 
-    it('refuses an oversized file ephemerally before downloading it, saying what the limit is, and writes nothing', async () => {
+    it('refuses an oversized file ephemerally before downloading it, saying what the limit is, and records the refusal', async () => {
       const before = await countRows(h.database, 'generations');
       const downloads = h.standIn.downloads.length;
       const att = h.standIn.addAttachment(Buffer.alloc(16), 'huge.png', 'image/png', { width: 4000, height: 3000 }, 3 * 1024 * 1024);
@@ -178,7 +179,8 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       expect(cb.data.content).toContain('too large (3 MB)');
       expect(cb.data.content).toContain('limit is 2 MB');
       expect(h.standIn.downloads.length).toBe(downloads);
-      expect(await countRows(h.database, 'generations')).toBe(before);
+      await expect.poll(() => countRows(h.database, 'generations')).toBe(before + 1);
+      expect((await generationRows(h)).at(-1)).toMatchObject({ user_id: bob.id, status: 'failed', error_code: 'FILE_TOO_LARGE', input_sha256: null });
     });
 
     it('stops a download at the byte cap when the declared size was wrong', async () => {
@@ -188,7 +190,9 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       const reply = await finalReply(h, rec);
       expect(reply.content).toContain('too large');
       expect(reply.files).toHaveLength(0);
-      expect(await countRows(h.database, 'generations')).toBe(before);
+      // the partial download is dropped: the failure is recorded without a hash
+      await expect.poll(() => countRows(h.database, 'generations')).toBe(before + 1);
+      expect((await generationRows(h)).at(-1)).toMatchObject({ user_id: bob.id, status: 'failed', input_sha256: null });
     });
 
     it('refuses to download from a host that is not an allowed attachment host', async () => {
@@ -428,7 +432,8 @@ describe('the bot under load limits (pglite)', () => {
     expect(cb.type).toBe(4);
     expect(cb.data.flags).toBe(EPHEMERAL);
     expect(cb.data.content).toMatch(/limit of 2 translations per minute\. Try again in \d+ s\./);
-    expect(await countRows(h.database, 'generations')).toBe(before);
+    await expect.poll(() => countRows(h.database, 'generations')).toBe(before + 1);
+    expect((await generationRows(h)).at(-1)).toMatchObject({ user_id: dave.id, status: 'failed', input_sha256: null });
   });
 
   it('finishes a running translation when stopped, then disconnects', async () => {

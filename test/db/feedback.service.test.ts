@@ -55,6 +55,11 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
         expect(created).toMatchObject({ guildId: null, status: 'failed', errorCode: 'NO_FACE', facesFound: 0, direction: 'b2a' });
       });
 
+      it('records a failure before download (refused attachment) without an image hash', async () => {
+        const created = await sut.recordGeneration(newGeneration({ status: 'failed', errorCode: 'UNSUPPORTED_TYPE', facesFound: 0, inputSha256: null }));
+        expect(created).toMatchObject({ status: 'failed', errorCode: 'UNSUPPORTED_TYPE', inputSha256: null });
+      });
+
       it.each([
         ['userId', { userId: '12' }, 'INVALID_ID'],
         ['guildId', { guildId: 'guild' }, 'INVALID_ID'],
@@ -62,6 +67,7 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
         ['messageId', { messageId: '1'.repeat(30) }, 'INVALID_ID'],
         ['direction', { direction: 'a2c' as never }, 'INVALID_INPUT'],
         ['inputSha256', { inputSha256: 'abc' }, 'INVALID_INPUT'],
+        ['inputSha256', { inputSha256: null }, 'INVALID_INPUT'], // only a failure may lack the image hash
         ['facesFound', { facesFound: -1 }, 'INVALID_INPUT'],
         ['latencyMs', { latencyMs: Number.NaN }, 'INVALID_INPUT'],
         ['modelVersion', { modelVersion: ' ' }, 'INVALID_INPUT'],
