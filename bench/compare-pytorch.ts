@@ -1,0 +1,364 @@
+/**
+ * `npm run bench:compare [-- options]`: our implementation vs the PyTorch reference on the same machine,
+ * interleaved in one process sequence so both sides see the same machine load. Prints one JSON object.
+ *
+ *   --batches 1,4,8      generator batch sizes (light, ngf 64, 4 blocks, 256², random weights)
+ *   --infer-runs 2       timed generator runs per batch size, after one warm-up run (median reported)
+ *   --train-ngf 32,64    training widths (light, 4 blocks, 128², batch 1, ndf = ngf, D 7/5 layers)
+ *   --train-runs 1       timed iterations per width, after --train-warmup (default 1) iterations
+ *   --rounds 1           repeat the whole sequence; the median over rounds is reported (odd rounds start
+ *                        with our side, even rounds with PyTorch)
+ *   --skip-infer / --skip-train
+ *   --backend auto       tfjs backend for our training step (as bench:train)
+ *
+ * Before any timing it makes sure PyTorch is importable by /usr/bin/python3 (Debian's python3-torch;
+ * installed with apt-get when running as root) and runs `bench/pytorch/ugatit_reference.py --check`:
+ * the reference must reproduce the official fixtures, or nothing is compared (exit 1).
+ *
+ * Targets: inference — our ONNX Runtime (CPU) generator ≥ 1.3× faster than PyTorch (ms per image, batch
+ * 1 decides; the other batch sizes are reported); training — our ms per iteration ≤ 3× PyTorch's.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadConfig } from '../src/config.ts';
+import { GeneratorRunner } from '../src/inference/generator.runner.ts';
+import { decodeUnchecked, resizeTo } from '../src/inference/image.adapter.ts';
+import { loadModelInfo } from '../src/inference/model.registry.ts';
+import { providerFailures } from '../src/inference/ort.adapter.ts';
+import { exportGenerator } from '../src/training/onnx/exporter.ts';
+import { randomGeneratorState } from '../src/training/onnx/random-state.ts';
+import { selectBackend, type BackendPreference } from '../src/training/backend.ts';
+import { resolveTrainOptions, useLowMemory } from '../src/training/trainer/options.ts';
+import { buildNetworks } from '../src/training/trainer/trainer.ts';
+import { UgatitTrainStep } from '../src/training/trainer/train-step.ts';
+
+const PYTHON = '/usr/bin/python3';
+const INFER_TARGET_SPEEDUP = 1.3;
+const TRAIN_TARGET_RATIO = 3;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+const list = (s: string): number[] => s.split(',').map(Number);
+
+const batches = list(arg('batches', '1,4,8'));
+const inferRuns = Number(arg('infer-runs', '2'));
+const trainWidths = list(arg('train-ngf', '32,64'));
+const trainRuns = Number(arg('train-runs', '1'));
+const trainWarmup = Number(arg('train-warmup', '1'));
+const rounds = Number(arg('rounds', '1'));
+const skipInfer = flag('skip-infer');
+const skipTrain = flag('skip-train');
+const backendPref = arg('backend', 'auto') as BackendPreference;
+
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const pyDir = path.join(repoRoot, 'bench', 'pytorch');
+const astronaut = path.resolve(repoRoot, '../shared/data/photos/astronaut.png');
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const r1 = (n: number): number => Math.round(n * 10) / 10;
+const r2 = (n: number): number => Math.round(n * 100) / 100;
+const note = (o: unknown): void => void process.stderr.write(`${JSON.stringify(o)}\n`);
+function fail(message: string): never {
+  process.stderr.write(`bench:compare: ${message}\n`);
+  process.exit(1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PyTorch side
+
+function ensureTorch(): string {
+  const probe = (): ReturnType<typeof spawnSync> => spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  let p = probe();
+  if (p.status === 0) return String(p.stdout).trim();
+  if (process.getuid?.() !== 0) {
+    fail(`PyTorch is not importable by ${PYTHON}. Install Debian's package as root: apt-get install -y python3-torch (PyPI is not reachable here).`);
+  }
+  process.stderr.write('bench:compare: installing python3-torch with apt-get …\n');
+  const apt = spawnSync('apt-get', ['install', '-y', 'python3-torch'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (apt.status !== 0) fail(`apt-get install -y python3-torch failed (exit ${apt.status}).`);
+  p = probe();
+  if (p.status !== 0) fail(`python3-torch is installed but ${PYTHON} still cannot import torch: ${String(p.stderr).trim().split('\n').pop()}`);
+  return String(p.stdout).trim();
+}
+
+function python<T>(script: string, args: string[]): { status: number | null; json: T | null; raw: string } {
+  const p = spawnSync(PYTHON, [path.join(pyDir, script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  let json: T | null;
+  try {
+    json = JSON.parse(p.stdout) as T;
+  } catch {
+    json = null;
+  }
+  return { status: p.status, json, raw: p.stdout };
+}
+
+interface CheckReport {
+  equivalent: boolean;
+  forward: Record<string, { maxAbsDiff: number; passed: boolean }>;
+  trainStep: Record<string, { lossMaxRelDiff: number; rhoAfterGStepMaxAbsDiff: number; rhoTensorsCompared: number; passed: boolean }>;
+  tolerances: Record<string, number>;
+}
+interface TorchTrain {
+  ngf: number;
+  msPerIterationMedian: number;
+  runs: number[];
+  warmupMs: number[];
+}
+interface TorchBench {
+  threads: number;
+  loadavg1: number;
+  generatorMsPerImage?: Record<string, number>;
+  train?: TorchTrain[];
+}
+
+function torchInfer(): TorchBench {
+  const r = python<TorchBench>('bench.py', ['--infer', '--batches', batches.join(','), '--infer-runs', String(inferRuns)]);
+  if (r.status !== 0 || !r.json?.generatorMsPerImage) fail(`bench.py --infer failed (exit ${r.status}).`);
+  return r.json;
+}
+
+function torchTrain(ngf: number): TorchTrain & { loadavg1: number } {
+  const r = python<TorchBench>('bench.py', ['--train', '--ngf', String(ngf), '--train-runs', String(trainRuns), '--train-warmup', String(trainWarmup)]);
+  if (r.status !== 0 || !r.json?.train?.[0]) fail(`bench.py --train --ngf ${ngf} failed (exit ${r.status}).`);
+  return { ...r.json.train[0], loadavg1: r.json.loadavg1 };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Our side (the same library calls as bench/inference.ts and bench/train.ts)
+
+/** A light ngf 64 / 4-block / 256² generator with random weights, exported by our exporter (as bench:inference). */
+async function exportBenchModel(dir: string): Promise<string> {
+  const cfg = { variant: 'pytorch' as const, light: true, ngf: 64, n_blocks: 4, img_size: 256 };
+  const outPath = path.join(dir, 'light-ngf64-nb4-256.onnx');
+  await exportGenerator({
+    state: { genA2B: randomGeneratorState(cfg, 1) },
+    config: { ...cfg, step: 0 },
+    direction: 'a2b',
+    outPath,
+    version: 'bench-light-256',
+    verify: false,
+  });
+  return outPath;
+}
+
+interface OurInfer {
+  /** Wall ms per image of GeneratorRunner.runBatch (NCHW packing + ONNX run + unpacking). */
+  msPerImage: Record<string, number>;
+  /** ms per image of the ONNX Runtime run alone (tensor in, tensor out: like PyTorch's forward). */
+  onnxRunMsPerImage: Record<string, number>;
+  loadavg1: number;
+}
+
+async function ourInfer(modelFile: string, threads: number): Promise<OurInfer> {
+  const info = await loadModelInfo(modelFile, { direction: 'a2b', version: 'bench', imgSize: 256 });
+  const crop = await resizeTo(await decodeUnchecked(readFileSync(astronaut)), 256, 256);
+  const runner = new GeneratorRunner({ devices: ['cpu'], threads }, { maxBatch: Math.max(...batches), maxWaitMs: 0 });
+  const msPerImage: Record<string, number> = {};
+  const onnxRunMsPerImage: Record<string, number> = {};
+  try {
+    for (const b of batches) {
+      const crops = Array.from({ length: b }, () => crop);
+      await runner.runBatch(info, crops); // warm-up (and session creation on the first)
+      const wall: number[] = [];
+      const run: number[] = [];
+      for (let i = 0; i < inferRuns; i++) {
+        const t = performance.now();
+        const out = await runner.runBatch(info, crops);
+        wall.push((performance.now() - t) / b);
+        run.push(out[0].runMs / b);
+      }
+      msPerImage[`batch${b}`] = r1(median(wall));
+      onnxRunMsPerImage[`batch${b}`] = r1(median(run));
+      note({ side: 'ours', infer: `batch${b}`, msPerImage: msPerImage[`batch${b}`], onnxRunMsPerImage: onnxRunMsPerImage[`batch${b}`] });
+    }
+  } finally {
+    await runner.dispose();
+  }
+  return { msPerImage, onnxRunMsPerImage, loadavg1: r2(os.loadavg()[0]) };
+}
+
+interface OurTrain {
+  ngf: number;
+  msPerIterationMedian: number;
+  runs: number[];
+  warmupMs: number[];
+  lowMemory: boolean;
+  loadavg1: number;
+}
+
+function ourTrain(ngf: number, backendName: string): OurTrain {
+  const imgSize = 128;
+  const o = resolveTrainOptions({ dataDir: '-', outDir: '-', light: true, imgSize, ngf, ndf: ngf, nRes: 4, batch: 1, seed: 1 });
+  const nets = buildNetworks(o);
+  const lowMemory = useLowMemory('auto', backendName);
+  const sut = new UgatitTrainStep(nets, { lowMemory });
+  const a = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const b = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  const time = (): number => {
+    const t = performance.now();
+    sut.run(a, b, 1e-4);
+    return Math.round(performance.now() - t);
+  };
+  try {
+    const warmupMs = Array.from({ length: trainWarmup }, time);
+    const runs = Array.from({ length: trainRuns }, time);
+    const r = { ngf, msPerIterationMedian: median(runs), runs, warmupMs, lowMemory, loadavg1: r2(os.loadavg()[0]) };
+    note({ side: 'ours', train: r });
+    return r;
+  } finally {
+    a.dispose();
+    b.dispose();
+    sut.dispose();
+    for (const n of Object.values(nets)) n.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+const torchVersion = ensureTorch();
+process.stderr.write(`bench:compare: torch ${torchVersion}; checking the reference against the official fixtures …\n`);
+const check = python<CheckReport>('ugatit_reference.py', ['--check']);
+if (check.status !== 0 || !check.json?.equivalent) {
+  process.stderr.write(check.raw);
+  fail('the PyTorch reference does not reproduce the official fixtures (see above); refusing to compare.');
+}
+const checkSummary = {
+  equivalent: true,
+  forwardMaxAbsDiff: Object.fromEntries(Object.entries(check.json.forward).map(([k, v]) => [k, v.maxAbsDiff])),
+  trainStep: Object.fromEntries(
+    Object.entries(check.json.trainStep).map(([k, v]) => [k, { lossMaxRelDiff: v.lossMaxRelDiff, rhoMaxAbsDiff: v.rhoAfterGStepMaxAbsDiff, rhoTensors: v.rhoTensorsCompared }]),
+  ),
+  tolerances: check.json.tolerances,
+};
+note({ check: checkSummary });
+
+const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'webtoon-compare-'));
+const modelFile = skipInfer ? '' : await exportBenchModel(tmp);
+const backend = skipTrain ? null : await selectBackend(backendPref);
+
+const inferRounds: { ours: OurInfer; torch: TorchBench }[] = [];
+const trainRounds = new Map<number, { ours: OurTrain; torch: TorchTrain & { loadavg1: number } }[]>(trainWidths.map((n) => [n, []]));
+const loadSamples: number[] = [r2(os.loadavg()[0])];
+try {
+  for (let round = 0; round < rounds; round++) {
+    const oursFirst = round % 2 === 1;
+    if (!skipInfer) {
+      let ours: OurInfer;
+      let torch: TorchBench;
+      if (oursFirst) {
+        ours = await ourInfer(modelFile, config.ORT_THREADS);
+        torch = torchInfer();
+      } else {
+        torch = torchInfer();
+        ours = await ourInfer(modelFile, config.ORT_THREADS);
+      }
+      note({ side: 'pytorch', infer: torch.generatorMsPerImage });
+      inferRounds.push({ ours, torch });
+      loadSamples.push(r2(os.loadavg()[0]));
+    }
+    if (backend) {
+      for (const ngf of trainWidths) {
+        let ours: OurTrain;
+        let torch: TorchTrain & { loadavg1: number };
+        if (oursFirst) {
+          ours = ourTrain(ngf, backend.name);
+          torch = torchTrain(ngf);
+        } else {
+          torch = torchTrain(ngf);
+          ours = ourTrain(ngf, backend.name);
+        }
+        note({ side: 'pytorch', train: torch });
+        trainRounds.get(ngf)?.push({ ours, torch });
+        loadSamples.push(r2(os.loadavg()[0]));
+      }
+    }
+  }
+} finally {
+  await rm(tmp, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Summary
+
+function inferenceSummary(): Record<string, unknown> | null {
+  if (inferRounds.length === 0) return null;
+  const perBatch: Record<string, unknown> = {};
+  for (const b of batches) {
+    const key = `batch${b}`;
+    const oursRun = median(inferRounds.map((r) => r.ours.onnxRunMsPerImage[key]));
+    const oursWall = median(inferRounds.map((r) => r.ours.msPerImage[key]));
+    const torch = median(inferRounds.map((r) => r.torch.generatorMsPerImage?.[key] ?? Number.NaN));
+    perBatch[key] = {
+      oursOnnxRunMsPerImage: oursRun,
+      oursRunnerMsPerImage: oursWall,
+      pytorchMsPerImage: torch,
+      speedupOursVsPytorch: r2(torch / oursRun),
+    };
+  }
+  const b1 = perBatch[`batch${batches[0]}`] as { speedupOursVsPytorch: number };
+  return {
+    model: 'light U-GAT-IT generator, ngf 64, 4 blocks, 256², random weights, float32',
+    ours: `ONNX Runtime (onnxruntime-node), CPU provider, intra-op threads ${config.ORT_THREADS || 'ORT default'}`,
+    pytorch: `bench/pytorch reference, torch ${torchVersion}, eval + no_grad, threads ${inferRounds[0].torch.threads}`,
+    perBatch,
+    target: {
+      rule: `PyTorch ms / our ms ≥ ${INFER_TARGET_SPEEDUP} at batch ${batches[0]} (ONNX run vs forward)`,
+      speedup: b1.speedupOursVsPytorch,
+      met: b1.speedupOursVsPytorch >= INFER_TARGET_SPEEDUP,
+    },
+    rounds: inferRounds,
+  };
+}
+
+function trainSummary(): Record<string, unknown> | null {
+  if (!backend) return null;
+  const perWidth: Record<string, unknown> = {};
+  let allMet = true;
+  for (const ngf of trainWidths) {
+    const rs = trainRounds.get(ngf) ?? [];
+    const ours = median(rs.map((r) => r.ours.msPerIterationMedian));
+    const torch = median(rs.map((r) => r.torch.msPerIterationMedian));
+    const ratio = r2(ours / torch);
+    const met = ratio <= TRAIN_TARGET_RATIO;
+    allMet &&= met;
+    perWidth[`ngf${ngf}`] = { oursMsPerIteration: ours, pytorchMsPerIteration: torch, ratioOursOverPytorch: ratio, targetMet: met, rounds: rs };
+  }
+  return {
+    config: 'light, n_res 4, 128², batch 1, ndf = ngf, D 7/5 layers, D step + G step with both Adam updates and ρ clipping',
+    ours: `UgatitTrainStep on tfjs backend ${backend.name} (${backend.reason})`,
+    pytorch: `bench/pytorch reference, torch ${torchVersion}`,
+    warmupIterations: trainWarmup,
+    timedIterations: trainRuns,
+    perWidth,
+    target: { rule: `our ms / PyTorch ms ≤ ${TRAIN_TARGET_RATIO} for every width`, met: allMet },
+  };
+}
+
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      bench: 'compare-pytorch',
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadavg1Samples: loadSamples },
+      providerFailures: Object.fromEntries(providerFailures()),
+      check: checkSummary,
+      inference: inferenceSummary(),
+      training: trainSummary(),
+    },
+    null,
+    2,
+  )}\n`,
+);
+process.exit(0);
