@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { backendNeedsCustomConvGrad, conv2dHwio, conv2dTorch, selectBackend } from '../../src/training/backend.ts';
-import { convInputGrad, inputGradFilter } from '../../src/training/layers/conv2d.ts';
+import { convInputGrad, im2colTransposed, inputGradFilter } from '../../src/training/layers/conv2d.ts';
 
 const CASES = [
   { name: '3×3 stride 1', x: [2, 9, 7, 3], w: [3, 3, 3, 4], stride: 1 },
@@ -17,8 +17,8 @@ const CASES = [
   // ≥ 64 upstream pixels, so the wrapper's dx takes the XNNPACK-conv path on wasm (not the small-map fallback)
   { name: '3×3 stride 2, odd size, large map', x: [1, 21, 19, 3], w: [3, 3, 3, 4], stride: 2 },
   { name: '4×4 stride 2, large map', x: [2, 18, 18, 2], w: [4, 4, 2, 3], stride: 2 },
-  // > 1024 upstream pixels: the stride-1 weight gradient takes the dilated-conv path instead of im2col
-  { name: '3×3 stride 1, large map', x: [1, 36, 35, 2], w: [3, 3, 2, 3], stride: 1 },
+  // > 2304 upstream pixels: the stride-1 weight gradient takes the dilated-conv path instead of im2col
+  { name: '3×3 stride 1, large map', x: [1, 52, 50, 2], w: [3, 3, 2, 3], stride: 1 },
 ] as const;
 
 /** Input-gradient cases for {@link convInputGrad} alone, including kernels smaller than the stride. */
@@ -126,6 +126,24 @@ describe('convInputGrad', () => {
       expect(tf.memory().numTensors).toBe(before);
       expect(maxDiff(sut, ref)).toBeLessThan(1e-5);
     });
+  });
+});
+
+describe('im2colTransposed', () => {
+  it('holds the k² shifted windows of x, channel by channel, one column per output pixel', async () => {
+    await selectBackend('wasm');
+    const [b, h, w, ci, kh, kw] = [2, 6, 5, 3, 3, 2];
+    const [oh, ow] = [h - kh + 1, w - kw + 1];
+    const x = tf.randomNormal([b, h, w, ci], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const sut = im2colTransposed(x, oh, ow, kh, kw);
+    const ref = tf.tidy(() => {
+      const taps: tf.Tensor[] = [];
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.slice(x, [0, i, j, 0], [b, oh, ow, ci]));
+      return tf.transpose(tf.reshape(tf.concat(taps, 3), [b * oh * ow, kh * kw * ci]));
+    });
+    expect(sut.shape).toEqual([kh * kw * ci, b * oh * ow]);
+    expect(maxDiff(sut.dataSync() as Float32Array, ref.dataSync() as Float32Array)).toBe(0);
+    tf.dispose([x, sut, ref]);
   });
 });
 

@@ -74,9 +74,35 @@ export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly 
 }
 
 /**
+ * Transposed im2col of a stride-1 'valid' conv: `[kh·kw·ci, b·oh·ow]`, row (i·kw + j)·ci + c holding
+ * x[b, oh + i, ow + j, c] over all output pixels. Built on the host in one pass: on wasm, k² `tf.slice`s
+ * copy the whole input each, and the transpose of the [N, k²·ci] columns costs ~10 ns per element.
+ */
+export function im2colTransposed(x: tf.Tensor4D, oh: number, ow: number, kh: number, kw: number): tf.Tensor2D {
+  const [b, h, w, ci] = x.shape;
+  const src = x.dataSync() as Float32Array;
+  const n = b * oh * ow;
+  const out = new Float32Array(kh * kw * ci * n);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      for (let c = 0; c < ci; c++) {
+        let o = ((i * kw + j) * ci + c) * n;
+        for (let bb = 0; bb < b; bb++) {
+          for (let r = 0; r < oh; r++) {
+            let at = ((bb * h + r + i) * w + j) * ci + c;
+            for (let q = 0; q < ow; q++, at += ci) out[o++] = src[at];
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor2d(out, [kh * kw * ci, n]);
+}
+
+/**
  * Weight gradient dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh, ow·s+kw, ci] · dy[b,oh,ow,co].
- * - stride 1, small maps (b·oh·ow ≤ {@link MAX_IM2COL_PIXELS}): im2col — the kh·kw shifted windows of x
- *   concatenated on the channel axis, transposed to [kh·kw·ci, N] — times dy [N, co], run as a 1×1 conv
+ * - stride 1, small maps (b·oh·ow ≤ {@link MAX_IM2COL_PIXELS}): the transposed im2col [kh·kw·ci, N]
+ *   ({@link im2colTransposed}) times dy [N, co], run as a 1×1 conv
  *   (XNNPACK) of a 1×(kh·kw·ci) "image" with N channels.
  * - otherwise: a stride-1 conv of x viewed as [ci, H, W, b] with dy viewed as the filter [oh, ow, b, co]
  *   at dilation s, sliced to k×k (cheaper on large maps, where the im2col copy dominates).
@@ -87,9 +113,7 @@ export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: 
   return tf.tidy(() => {
     const n = b * oh * ow;
     if (stride === 1 && n <= MAX_IM2COL_PIXELS) {
-      const taps: tf.Tensor4D[] = [];
-      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tf.slice(x, [0, i, j, 0], [b, oh, ow, ci]));
-      const colsT = tf.transpose(tf.reshape(taps.length === 1 ? taps[0] : tf.concat(taps, 3), [n, kh * kw * ci])); // [kh·kw·ci, N]
+      const colsT = im2colTransposed(x, oh, ow, kh, kw); // [kh·kw·ci, N]
       const g = tf.conv2d(tf.reshape(colsT, [1, 1, kh * kw * ci, n]) as tf.Tensor4D, tf.reshape(dy, [1, 1, n, co]) as tf.Tensor4D, 1, 'valid');
       return tf.reshape(g, [kh, kw, ci, co]);
     }
@@ -102,7 +126,7 @@ export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: 
 }
 
 /** Up to this many upstream-gradient pixels (b·oh·ow), stride-1 weight gradients use im2col. */
-const MAX_IM2COL_PIXELS = 1024;
+const MAX_IM2COL_PIXELS = 2304;
 
 /** Below this many upstream-gradient pixels (b·oh·ow), dx uses the backend's Conv2DBackpropInput. */
 const MIN_XNN_DX_PIXELS = 64;
