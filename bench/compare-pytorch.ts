@@ -61,7 +61,12 @@ const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '
 const pyDir = path.join(repoRoot, 'bench', 'pytorch');
 const astronaut = path.resolve(repoRoot, '../shared/data/photos/astronaut.png');
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The median (mean of the two middle values for an even count, as Python's statistics.median). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 const r1 = (n: number): number => Math.round(n * 10) / 10;
 const r2 = (n: number): number => Math.round(n * 100) / 100;
 const note = (o: unknown): void => void process.stderr.write(`${JSON.stringify(o)}\n`);
@@ -157,6 +162,8 @@ interface OurInfer {
   msPerImage: Record<string, number>;
   /** ms per image of the ONNX Runtime run alone (tensor in, tensor out: like PyTorch's forward). */
   onnxRunMsPerImage: Record<string, number>;
+  /** Every timed run's ONNX ms per image. */
+  onnxRunMsPerImageRuns: Record<string, number[]>;
   loadavg1: number;
 }
 
@@ -166,6 +173,7 @@ async function ourInfer(modelFile: string, threads: number): Promise<OurInfer> {
   const runner = new GeneratorRunner({ devices: ['cpu'], threads }, { maxBatch: Math.max(...batches), maxWaitMs: 0 });
   const msPerImage: Record<string, number> = {};
   const onnxRunMsPerImage: Record<string, number> = {};
+  const runs: Record<string, number[]> = {};
   try {
     for (const b of batches) {
       const crops = Array.from({ length: b }, () => crop);
@@ -180,12 +188,13 @@ async function ourInfer(modelFile: string, threads: number): Promise<OurInfer> {
       }
       msPerImage[`batch${b}`] = r1(median(wall));
       onnxRunMsPerImage[`batch${b}`] = r1(median(run));
+      runs[`batch${b}`] = run.map(r1);
       note({ side: 'ours', infer: `batch${b}`, msPerImage: msPerImage[`batch${b}`], onnxRunMsPerImage: onnxRunMsPerImage[`batch${b}`] });
     }
   } finally {
     await runner.dispose();
   }
-  return { msPerImage, onnxRunMsPerImage, loadavg1: r2(os.loadavg()[0]) };
+  return { msPerImage, onnxRunMsPerImage, onnxRunMsPerImageRuns: runs, loadavg1: r2(os.loadavg()[0]) };
 }
 
 interface OurTrain {
