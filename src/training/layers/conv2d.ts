@@ -7,11 +7,11 @@
  * - dx (see {@link convInputGrad}): for stride s, the input rows split into s phases (h = s·i + r); phase r
  *   is a stride-1 correlation of dy with the taps w[s·m + r] in reverse order. All s² phases run as ONE
  *   stride-1 conv of the zero-padded dy with a filter [⌈kh/s⌉, ⌈kw/s⌉, co, s²·ci] (phase p = rh·s + rw in
- *   channel block p), and a depth-to-space (reshape, transpose, reshape) interleaves the phases; rows past the input's size (odd
- *   sizes) are sliced off. For s = 1 this is the textbook "pad dy by k−1, conv with the flipped
- *   kernel, in/out swapped".
- * - dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh, ow·s+kw, ci] · dy[b,oh,ow,co], computed as a stride-1 conv
- *   of x viewed as [ci, H, W, b] with dy viewed as the filter [oh, ow, b, co] at dilation s, sliced to k×k.
+ *   channel block p), and a depth-to-space (reshape, transpose, reshape) interleaves the phases; rows
+ *   past the input's size (odd sizes) are sliced off. For s = 1 this is the textbook "pad dy by k−1,
+ *   conv with the flipped kernel, in/out swapped".
+ * - dW (see {@link convFilterGrad}): im2col × dy as a 1×1 conv (stride 1, small maps), else a dilated
+ *   conv of x viewed as [ci, H, W, b] with dy viewed as the filter [oh, ow, b, co].
  */
 import * as tf from '@tensorflow/tfjs';
 
