@@ -5,7 +5,8 @@
  *   --batches 1,4,8      generator batch sizes (light, ngf 64, 4 blocks, 256², random weights)
  *   --infer-runs 2       timed generator runs per batch size, after one warm-up run (median reported)
  *   --train-ngf 32,64    training widths (light, 4 blocks, 128², batch 1, ndf = ngf, D 7/5 layers)
- *   --train-runs 1       timed iterations per width, after --train-warmup (default 1) iterations
+ *   --train-runs 1       our timed iterations per width, after --train-warmup (default 1) iterations
+ *   --torch-train-runs 3 PyTorch's timed iterations per width (cheap; its times swing with the load)
  *   --rounds 1           repeat the whole sequence; the median over rounds is reported (odd rounds start
  *                        with our side, even rounds with PyTorch)
  *   --skip-infer / --skip-train
@@ -52,6 +53,7 @@ const inferRuns = Number(arg('infer-runs', '2'));
 const trainWidths = list(arg('train-ngf', '32,64'));
 const trainRuns = Number(arg('train-runs', '1'));
 const trainWarmup = Number(arg('train-warmup', '1'));
+const torchTrainRuns = Number(arg('torch-train-runs', '3'));
 const rounds = Number(arg('rounds', '1'));
 const skipInfer = flag('skip-infer');
 const skipTrain = flag('skip-train');
@@ -134,7 +136,7 @@ function torchInfer(): TorchBench {
 }
 
 function torchTrain(ngf: number): TorchTrain & { loadavg1: number } {
-  const r = python<TorchBench>('bench.py', ['--train', '--ngf', String(ngf), '--train-runs', String(trainRuns), '--train-warmup', String(trainWarmup)]);
+  const r = python<TorchBench>('bench.py', ['--train', '--ngf', String(ngf), '--train-runs', String(torchTrainRuns), '--train-warmup', String(trainWarmup)]);
   if (r.status !== 0 || !r.json?.train?.[0]) fail(`bench.py --train --ngf ${ngf} failed (exit ${r.status}).`);
   return { ...r.json.train[0], loadavg1: r.json.loadavg1 };
 }
@@ -349,7 +351,7 @@ function trainSummary(): Record<string, unknown> | null {
     ours: `UgatitTrainStep on tfjs backend ${backend.name} (${backend.reason})`,
     pytorch: `bench/pytorch reference, torch ${torchVersion}`,
     warmupIterations: trainWarmup,
-    timedIterations: trainRuns,
+    timedIterations: { ours: trainRuns, pytorch: torchTrainRuns },
     perWidth,
     target: { rule: `our ms / PyTorch ms ≤ ${TRAIN_TARGET_RATIO} for every width`, met: allMet },
   };
