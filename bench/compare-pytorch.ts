@@ -308,9 +308,9 @@ function inferenceSummary(): Record<string, unknown> | null {
   const perBatch: Record<string, unknown> = {};
   for (const b of batches) {
     const key = `batch${b}`;
-    const oursRun = median(inferRounds.map((r) => r.ours.onnxRunMsPerImage[key]));
-    const oursWall = median(inferRounds.map((r) => r.ours.msPerImage[key]));
-    const torch = median(inferRounds.map((r) => r.torch.generatorMsPerImage?.[key] ?? Number.NaN));
+    const oursRun = r1(median(inferRounds.map((r) => r.ours.onnxRunMsPerImage[key])));
+    const oursWall = r1(median(inferRounds.map((r) => r.ours.msPerImage[key])));
+    const torch = r1(median(inferRounds.map((r) => r.torch.generatorMsPerImage?.[key] ?? Number.NaN)));
     perBatch[key] = {
       oursOnnxRunMsPerImage: oursRun,
       oursRunnerMsPerImage: oursWall,
