@@ -21,15 +21,15 @@ export default function register(program: Command): void {
       }
       const { startRedisInferenceWorker } = await import('../../inference/redis.transport.ts');
       const log = moduleLogger('cli.worker');
+      // Listen for the stop signal before starting, so a signal during start-up is not lost.
+      const stopSignal = new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
       const worker = await startRedisInferenceWorker(cfg);
       log.info({ versions: await worker.local.modelVersions(), providers: cfg.ORT_PROVIDERS }, 'inference worker consuming the queue');
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string): void => {
-          log.info({ signal }, 'stopping: finishing the current job');
-          void worker.close().finally(resolve);
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-      });
+      const signal = await stopSignal;
+      log.info({ signal }, 'stopping: finishing the current job');
+      await worker.close();
     });
 }
