@@ -30,8 +30,7 @@ import { GeneratorRunner } from '../src/inference/generator.runner.ts';
 import { decodeUnchecked, resizeTo } from '../src/inference/image.adapter.ts';
 import { loadModelInfo } from '../src/inference/model.registry.ts';
 import { providerFailures } from '../src/inference/ort.adapter.ts';
-import { exportGenerator } from '../src/training/onnx/exporter.ts';
-import { randomGeneratorState } from '../src/training/onnx/random-state.ts';
+import { exportBenchModel } from './bench-model.ts';
 import { selectBackend, type BackendPreference } from '../src/training/backend.ts';
 import { resolveTrainOptions, useLowMemory } from '../src/training/trainer/options.ts';
 import { buildNetworks } from '../src/training/trainer/trainer.ts';
@@ -144,20 +143,6 @@ function torchTrain(ngf: number): TorchTrain & { loadavg1: number } {
 // ---------------------------------------------------------------------------------------------------
 // Our side (the same library calls as bench/inference.ts and bench/train.ts)
 
-/** A light ngf 64 / 4-block / 256² generator with random weights, exported by our exporter (as bench:inference). */
-async function exportBenchModel(dir: string): Promise<string> {
-  const cfg = { variant: 'pytorch' as const, light: true, ngf: 64, n_blocks: 4, img_size: 256 };
-  const outPath = path.join(dir, 'light-ngf64-nb4-256.onnx');
-  await exportGenerator({
-    state: { genA2B: randomGeneratorState(cfg, 1) },
-    config: { ...cfg, step: 0 },
-    direction: 'a2b',
-    outPath,
-    version: 'bench-light-256',
-    verify: false,
-  });
-  return outPath;
-}
 
 interface OurInfer {
   /** Wall ms per image of GeneratorRunner.runBatch (NCHW packing + ONNX run + unpacking). */

@@ -45,16 +45,8 @@ function percentile(xs: number[], p: number): number {
 const r1 = (n: number): number => Math.round(n * 10) / 10;
 
 async function defaultModel(): Promise<string> {
-  const { exportGenerator } = await import('../src/training/onnx/exporter.ts');
-  const { randomGeneratorState } = await import('../src/training/onnx/random-state.ts');
-  const cfg = { variant: 'pytorch' as const, light: true, ngf: 64, n_blocks: 4, img_size: 256 };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'webtoon-bench-'));
-  const out = path.join(dir, 'light-ngf64-nb4-256.onnx');
-  const state = { genA2B: randomGeneratorState(cfg, 1) } as unknown as Parameters<typeof exportGenerator>[0]['state'];
-  await exportGenerator({ state, config: { ...cfg, step: 0 }, direction: 'a2b', outPath: out, version: 'bench-light-256', verify: false } as Parameters<
-    typeof exportGenerator
-  >[0]);
-  return out;
+  const { exportBenchModel } = await import('./bench-model.ts');
+  return exportBenchModel(await mkdtemp(path.join(os.tmpdir(), 'webtoon-bench-')));
 }
 
 const modelArg = arg('model');
