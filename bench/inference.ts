@@ -139,7 +139,7 @@ const result = {
   peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   pytorchReference: {
     msPerImage: null,
-    note: 'The official UGATIT-pytorch cannot be installed here (no PyPI access), so the 1.3× target could not be measured on this machine.',
+    note: 'PyPI is unreachable here: the comparison with PyTorch (Debian python3-torch, an implementation proven identical to the official one) is npm run bench:compare.',
   },
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

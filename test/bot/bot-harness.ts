@@ -6,18 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/client.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
-import { exportedTestModels, installModel, tempModelsDir } from '../helpers/models.ts';
+import { exportedTestModels, installModel, sharedDir, tempModelsDir } from '../helpers/models.ts';
 import { runBot, type RunningBot } from '../../src/bot/main.ts';
 import { createInferenceClient } from '../../src/inference/index.ts';
 import { DiscordStandIn } from '../discord-stand-in/discord-stand-in.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SHARED = path.resolve(REPO_ROOT, '../shared');
-export const ASTRONAUT = path.join(SHARED, 'data/photos/astronaut.png');
+export { repoRoot as REPO_ROOT, sharedDir as SHARED } from '../helpers/models.ts';
+export const ASTRONAUT = path.join(sharedDir, 'data/photos/astronaut.png');
 
 export interface Harness {
   standIn: DiscordStandIn;

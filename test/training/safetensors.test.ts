@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedDir } from '../helpers/models.ts';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -13,8 +13,7 @@ import {
 } from '../../src/training/safetensors.ts';
 import { CheckpointError, type NamedTensor } from '../../src/training/tensors.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const stepFile = path.resolve(repoRoot, '../shared/fixtures/ugatit-train-step/light-ngf8-nb2-96/step.safetensors');
+const stepFile = path.resolve(sharedDir, 'fixtures/ugatit-train-step/light-ngf8-nb2-96/step.safetensors');
 
 let work: string;
 beforeAll(() => {

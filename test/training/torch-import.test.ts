@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { repoRoot, sharedDir } from '../helpers/models.ts';
 import { unzipSync, zipSync } from 'fflate';
 import {
   expectedDiscriminatorShapes,
@@ -18,8 +18,7 @@ import { CheckpointError, NETWORK_NAMES, type NamedTensor, type UgatitState } fr
 import { UsageError } from '../../src/errors.ts';
 import { f32Raw, PickleWriter, toZip64, torchSave, type RawTensor } from '../fixtures/torch-import/torch-save.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const fixtures = path.resolve(repoRoot, '../shared/fixtures');
+const fixtures = path.resolve(sharedDir, 'fixtures');
 const lightPt = path.join(fixtures, 'ugatit-torch/light-ngf8-nb2-64/params.pt');
 const fullPt = path.join(fixtures, 'ugatit-torch/full-ngf8-nb2-64/params.pt');
 const trainStepPt = path.join(fixtures, 'ugatit-train-step/light-ngf8-nb2-96/params_before.pt');
