@@ -47,6 +47,8 @@ export function generateAnchors(layers: readonly AnchorLayer[] = LAYERS): Float3
 }
 
 const ANCHORS = generateAnchors();
+/** Key points per detection: right eye, left eye, nose tip, mouth, right ear, left ear (offsets from the anchor, like the box centre). */
+const KEYPOINTS = 6;
 export const ANCHOR_COUNT = ANCHORS.length / 2;
 
 /** Logistic function with the input clamped as MediaPipe does (±100). */
@@ -69,7 +71,11 @@ export function decodeDetections(scores: Float32Array, boxes: Float32Array, inpu
     const w = boxes[16 * i + 2] / inputSize;
     const h = boxes[16 * i + 3] / inputSize;
     if (!(w > 0 && h > 0)) continue;
-    out.push({ x: cx - w / 2, y: cy - h / 2, width: w, height: h, score });
+    const keypoints = [];
+    for (let k = 0; k < KEYPOINTS; k++) {
+      keypoints.push({ x: ANCHORS[2 * i] + boxes[16 * i + 4 + 2 * k] / inputSize, y: ANCHORS[2 * i + 1] + boxes[16 * i + 5 + 2 * k] / inputSize });
+    }
+    out.push({ x: cx - w / 2, y: cy - h / 2, width: w, height: h, score, keypoints });
   }
   return out;
 }
@@ -134,7 +140,13 @@ export class BlazeFaceDetector {
     const dets = weightedNms(decodeDetections(scores, boxes, size, this.opts.threshold), this.opts.iouThreshold);
     const k = size / scale; // [0, 1] of the square → image pixels
     return dets
-      .map((d) => clampBox({ x: d.x * k, y: d.y * k, width: d.width * k, height: d.height * k, score: d.score }, img.width, img.height))
+      .map((d) =>
+        clampBox(
+          { x: d.x * k, y: d.y * k, width: d.width * k, height: d.height * k, score: d.score, keypoints: d.keypoints?.map((p) => ({ x: p.x * k, y: p.y * k })) },
+          img.width,
+          img.height,
+        ),
+      )
       .filter((d) => d.width > 1 && d.height > 1);
   }
 
@@ -148,5 +160,5 @@ function clampBox(d: Detection, w: number, h: number): Detection {
   const y0 = Math.max(0, d.y);
   const x1 = Math.min(w, d.x + d.width);
   const y1 = Math.min(h, d.y + d.height);
-  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0, score: d.score };
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0, score: d.score, ...(d.keypoints ? { keypoints: d.keypoints } : {}) };
 }

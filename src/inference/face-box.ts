@@ -11,6 +11,11 @@ export interface Detection {
   width: number;
   height: number;
   score: number;
+  /**
+   * Key points in the same coordinates, when the detector gives them. BlazeFace: right eye, left eye
+   * (of the person), nose tip, mouth, right ear, left ear.
+   */
+  keypoints?: { x: number; y: number }[];
 }
 
 /** Intersection over union of two boxes (0 when either is empty). */
@@ -39,7 +44,12 @@ export function weightedNms(dets: readonly Detection[], iouThreshold = 0.3): Det
     for (const d of rest) (iou(best, d) >= iouThreshold ? group : keep).push(d);
     const total = group.reduce((s, d) => s + d.score, 0);
     const avg = (f: (d: Detection) => number): number => group.reduce((s, d) => s + f(d) * d.score, 0) / total;
-    out.push({ x: avg((d) => d.x), y: avg((d) => d.y), width: avg((d) => d.width), height: avg((d) => d.height), score: best.score });
+    const merged: Detection = { x: avg((d) => d.x), y: avg((d) => d.y), width: avg((d) => d.width), height: avg((d) => d.height), score: best.score };
+    const kps = best.keypoints;
+    if (kps && group.every((d) => d.keypoints?.length === kps.length)) {
+      merged.keypoints = kps.map((_, k) => ({ x: avg((d) => d.keypoints![k].x), y: avg((d) => d.keypoints![k].y) }));
+    }
+    out.push(merged);
     rest.splice(0, rest.length, ...keep);
   }
   return out;

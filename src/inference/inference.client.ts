@@ -399,6 +399,10 @@ export function checkOptions(opts: TranslateOptions | undefined): string | null 
   if (opts.direction !== 'a2b' && opts.direction !== 'b2a') return `opts.direction must be "a2b" or "b2a", got ${JSON.stringify(opts.direction)}`;
   if (opts.faces !== undefined && opts.faces !== 'one' && opts.faces !== 'all') return `opts.faces must be "one" or "all", got ${JSON.stringify(opts.faces)}`;
   if (opts.crop !== undefined && opts.crop !== 'auto' && opts.crop !== 'center') return `opts.crop must be "auto" or "center", got ${JSON.stringify(opts.crop)}`;
+  if (opts.output !== undefined && opts.output !== 'face' && opts.output !== 'photo' && opts.output !== 'side_by_side') {
+    return `opts.output must be "face", "photo" or "side_by_side", got ${JSON.stringify(opts.output)}`;
+  }
+  if (opts.aligned !== undefined && typeof opts.aligned !== 'boolean') return `opts.aligned must be a boolean, got ${JSON.stringify(opts.aligned)}`;
   if (opts.outputSize !== undefined && opts.outputSize !== 256 && opts.outputSize !== 512) return `opts.outputSize must be 256 or 512, got ${JSON.stringify(opts.outputSize)}`;
   return null;
 }

@@ -5,13 +5,29 @@ export type Direction = 'a2b' | 'b2a';
 
 export const DIRECTIONS: readonly Direction[] = ['a2b', 'b2a'];
 
+/**
+ * What comes back: `face` the translated square face (a grid for several faces), `photo` the whole
+ * picture at its own size with every translated face blended back where it was, `side_by_side` the
+ * input crop beside the translated face.
+ */
+export type OutputMode = 'face' | 'photo' | 'side_by_side';
+
+export const OUTPUT_MODES: readonly OutputMode[] = ['face', 'photo', 'side_by_side'];
+
 /** Options of one translation. */
 export interface TranslateOptions {
   direction: Direction;
   /** Blend the generator's CAM attention heatmap over the output. */
   attention?: boolean;
-  /** Put the input crop to the left of the output (before / after). */
+  /** What comes back (default `face`; `side_by_side` when the older `sideBySide` flag is set). */
+  output?: OutputMode;
+  /** Older spelling of `output: 'side_by_side'`; ignored when `output` is given. */
   sideBySide?: boolean;
+  /**
+   * Level the eye line (BlazeFace key points) before cropping; the paste-back turns the face back.
+   * Default false (the box crop): whether aligned crops become the default is decided by the audit's identity measurement.
+   */
+  aligned?: boolean;
   /** `one` (default): the largest face; `all`: every face, returned as a grid. */
   faces?: 'one' | 'all';
   /** `auto` (default): faces must be found (else NO_FACE); `center`: fall back to the centre square. */
@@ -31,11 +47,18 @@ export interface FaceBox {
   width: number;
   height: number;
   score: number;
+  /** Degrees the crop was turned to level the eye line (aligned crops only; 0 or absent = box crop). */
+  angle?: number;
 }
 
 /** The outcome of one translation. */
 export interface TranslateResult {
   png: Buffer;
+  /** The output mode that produced `png`. */
+  output: OutputMode;
+  /** Size of `png` (a `photo` is the picture's own size unless it had to be scaled down for upload). */
+  width: number;
+  height: number;
   direction: Direction;
   modelVersion: string;
   facesFound: number;

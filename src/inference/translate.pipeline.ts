@@ -8,12 +8,14 @@ import type { Config } from '../config.ts';
 import { moduleLogger } from '../logger.ts';
 import { AnimeFaceDetector } from './anime.detector.ts';
 import { BlazeFaceDetector } from './blazeface.detector.ts';
+import { alignedGeometry, type CropGeometry, geometryOfRect, warpCrop } from './face-align.ts';
 import { centerSquare, type Detection, squareCrop } from './face-box.ts';
 import { GeneratorRunner } from './generator.runner.ts';
-import { cropResize, decodeImage, encodePng, grid, hconcat, type IntakeLimits, type RawImage, type Rect, resizeGray, resizeSquare } from './image.adapter.ts';
+import { cropResize, decodeImage, encodePng, grid, hconcat, type IntakeLimits, type RawImage, type Rect, resizeGray, resizeSquare, resizeTo } from './image.adapter.ts';
 import { InferenceError } from './inference.errors.ts';
-import type { Direction, FaceBox, TranslateOptions, TranslateResult } from './inference.types.ts';
+import type { Direction, FaceBox, OutputMode, TranslateOptions, TranslateResult } from './inference.types.ts';
 import { type MetadataOverrides, ModelRegistry, SingleModelRegistry } from './model.registry.ts';
+import { cappedSize, PHOTO_MAX_BYTES, PHOTO_MAX_SIDE, pasteFaces } from './paste-back.ts';
 import { blendHeatmap, minMaxToUint8 } from './tensor.ts';
 
 const log = moduleLogger('inference.pipeline');
@@ -107,14 +109,19 @@ export class TranslatePipeline {
     lap('detect');
     const minFace = this.config.MIN_FACE_PX;
     const usable = faces.filter((f) => Math.max(f.width, f.height) >= minFace).sort((a, b) => b.width * b.height - a.width * a.height);
-    let crops: { rect: Rect; score: number }[];
+    const output: OutputMode = opts.output ?? (opts.sideBySide ? 'side_by_side' : 'face');
+    let crops: { rect: Rect; geometry: CropGeometry; score: number }[];
     let cropMode: 'face' | 'center';
     if (usable.length > 0) {
       const chosen = opts.faces === 'all' ? usable.slice(0, MAX_FACES) : usable.slice(0, 1);
-      crops = chosen.map((f) => ({ rect: squareCrop(f, image.width, image.height, this.config.FACE_MARGIN), score: f.score }));
+      crops = chosen.map((f) => {
+        const rect = squareCrop(f, image.width, image.height, this.config.FACE_MARGIN);
+        return { rect, geometry: opts.aligned ? alignedGeometry(f, rect) : geometryOfRect(rect), score: f.score };
+      });
       cropMode = 'face';
     } else if (opts.crop === 'center') {
-      crops = [{ rect: centerSquare(image.width, image.height), score: 0 }];
+      const rect = centerSquare(image.width, image.height);
+      crops = [{ rect, geometry: geometryOfRect(rect), score: 0 }];
       cropMode = 'center';
     } else if (faces.length > 0) {
       const largest = Math.round(Math.max(...faces.map((f) => Math.max(f.width, f.height))));
@@ -133,31 +140,57 @@ export class TranslatePipeline {
       );
     }
 
-    const modelCrops = await Promise.all(crops.map((c) => cropResize(image, c.rect, model.imgSize)));
-    const inputCrops = opts.sideBySide ? await Promise.all(crops.map((c) => cropResize(image, c.rect, outputSize))) : [];
+    // A box crop is cut and resized by sharp as before; a turned (aligned) crop is warped at its own resolution first.
+    const cut = (c: (typeof crops)[number], size: number): Promise<RawImage> =>
+      c.geometry.angle === 0 ? cropResize(image, c.rect, size) : resizeSquare(warpCrop(image, c.geometry), size);
+    const modelCrops = await Promise.all(crops.map((c) => cut(c, model.imgSize)));
+    const inputCrops = output === 'side_by_side' ? await Promise.all(crops.map((c) => cut(c, outputSize))) : [];
     lap('crop');
 
     const generated = await Promise.all(modelCrops.map((c) => this.generator.generate(model, c)));
     lap('generate');
 
-    const tiles: RawImage[] = [];
-    for (let i = 0; i < generated.length; i++) {
-      const g = generated[i];
-      let out = await resizeSquare(g.image, outputSize);
+    /** The translated face at `size`, with the attention overlay when asked. */
+    const faceTile = async (g: (typeof generated)[number], size: number): Promise<RawImage> => {
+      let out = await resizeSquare(g.image, size);
       if (opts.attention && g.heatmap) {
-        const map = await resizeGray(minMaxToUint8(g.heatmap), g.heatmapSize, g.heatmap.length / g.heatmapSize, outputSize);
+        const map = await resizeGray(minMaxToUint8(g.heatmap), g.heatmapSize, g.heatmap.length / g.heatmapSize, size);
         out = blendHeatmap(out, map, 0.5);
       }
-      tiles.push(opts.sideBySide ? await hconcat([inputCrops[i], out]) : out);
+      return out;
+    };
+    let png: Buffer;
+    let composed: RawImage;
+    if (output === 'photo') {
+      const pasted = await Promise.all(generated.map(async (g, i) => ({ geometry: crops[i].geometry, face: await faceTile(g, crops[i].rect.width) })));
+      // smaller faces first, so the largest (the member's own, usually) is on top where crops overlap
+      composed = pasteFaces(image, pasted.reverse());
+      ({ image: composed, png } = await encodeCapped(composed));
+    } else {
+      const tiles: RawImage[] = [];
+      for (let i = 0; i < generated.length; i++) {
+        const out = await faceTile(generated[i], outputSize);
+        tiles.push(output === 'side_by_side' ? await hconcat([inputCrops[i], out]) : out);
+      }
+      composed = tiles.length === 1 ? tiles[0] : await grid(tiles, Math.ceil(Math.sqrt(tiles.length)));
+      png = await encodePng(composed);
     }
-    const composed = tiles.length === 1 ? tiles[0] : await grid(tiles, Math.ceil(Math.sqrt(tiles.length)));
-    const png = await encodePng(composed);
     lap('render');
     timings.total = round(performance.now() - started);
 
-    const boxes: FaceBox[] = crops.map((c) => ({ x: c.rect.left, y: c.rect.top, width: c.rect.width, height: c.rect.height, score: round(c.score, 4) }));
+    const boxes: FaceBox[] = crops.map((c) => ({
+      x: c.rect.left,
+      y: c.rect.top,
+      width: c.rect.width,
+      height: c.rect.height,
+      score: round(c.score, 4),
+      ...(c.geometry.angle !== 0 ? { angle: round((c.geometry.angle * 180) / Math.PI, 2) } : {}),
+    }));
     return {
       png,
+      output,
+      width: composed.width,
+      height: composed.height,
       direction,
       modelVersion: model.version,
       facesFound: usable.length,
@@ -180,6 +213,23 @@ export class TranslatePipeline {
     const anime = await this.anime;
     await anime?.dispose();
   }
+}
+
+/**
+ * Encode a `photo` result, capped for upload: the longer side at most {@link PHOTO_MAX_SIDE}, and the
+ * PNG at most {@link PHOTO_MAX_BYTES} (scaled down again while it is larger).
+ */
+async function encodeCapped(img: RawImage): Promise<{ image: RawImage; png: Buffer }> {
+  let out = img;
+  const first = cappedSize(img.width, img.height, PHOTO_MAX_SIDE);
+  if (first.width !== img.width || first.height !== img.height) out = await resizeTo(img, first.width, first.height);
+  let png = await encodePng(out);
+  for (let i = 0; i < 4 && png.length > PHOTO_MAX_BYTES; i++) {
+    const s = Math.sqrt(PHOTO_MAX_BYTES / png.length) * 0.9;
+    out = await resizeTo(img, Math.max(1, Math.round(out.width * s)), Math.max(1, Math.round(out.height * s)));
+    png = await encodePng(out);
+  }
+  return { image: out, png };
 }
 
 function round(n: number, digits = 2): number {

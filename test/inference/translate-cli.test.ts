@@ -5,6 +5,8 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportedTestModels, installModel, repoRoot, tempModelsDir, type TestModels, writeModelWithoutMetadata } from '../helpers/models.ts';
 import { astronautPath, noFaceImage } from './sample-images.ts';
+import { decodeUnchecked } from '../../src/inference/image.adapter.ts';
+import { PLACE, syntheticPicture } from './synthetic-face.ts';
 
 let models: TestModels;
 
@@ -92,6 +94,50 @@ describe('webtoon translate', () => {
     const r = await webtoon(['translate', astronautPath, '-o', path.join(work, 'o.png'), '--model', bare, '--direction', 'b2a', '--version', 'mine-1', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ direction: 'b2a', modelVersion: 'mine-1' });
+  });
+
+  it('--output photo returns a PNG of the input size: the face region changed, every other pixel unchanged', async () => {
+    const work = tempModelsDir('webtoon-cli-');
+    const input = path.join(work, 'group.png');
+    writeFileSync(input, await syntheticPicture());
+    const out = path.join(work, 'photo.png');
+    const r = await webtoon(['translate', input, '-o', out, '--output', 'photo', '--model', models.a2b, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { output: string; width: number; height: number; boxes: { x: number; y: number; width: number; height: number }[] };
+    expect(json).toMatchObject({ output: 'photo', width: PLACE.width, height: PLACE.height });
+    const meta = await sharp(readFileSync(out)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', PLACE.width, PLACE.height]);
+    const [before, after] = await Promise.all([decodeUnchecked(readFileSync(input)), decodeUnchecked(readFileSync(out))]);
+    const box = json.boxes[0];
+    // the crop lies on the astronaut that was placed in the picture
+    expect(box.x).toBeGreaterThanOrEqual(PLACE.left - 1);
+    expect(box.x + box.width).toBeLessThanOrEqual(PLACE.left + PLACE.side + 1);
+    let outside = 0;
+    let inside = 0;
+    for (let i = 0; i < before.width * before.height; i++) {
+      const x = i % before.width;
+      const y = Math.floor(i / before.width);
+      if (before.data.compare(after.data, 3 * i, 3 * i + 3, 3 * i, 3 * i + 3) === 0) continue;
+      if (x >= box.x && x < box.x + box.width && y >= box.y && y < box.y + box.height) inside++;
+      else outside++;
+    }
+    expect(outside).toBe(0);
+    expect(inside).toBeGreaterThan(0.5 * box.width * box.height);
+  });
+
+  it('keeps --side-by-side working (= --output side-by-side) and refuses an unknown --output', async () => {
+    const work = tempModelsDir('webtoon-cli-');
+    const out = path.join(work, 'o.png');
+    const r = await webtoon(['translate', astronautPath, '-o', out, '--output', 'side-by-side', '--model', models.a2b, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ output: 'side_by_side', width: 512, height: 256 });
+    const bad = await webtoon(['translate', astronautPath, '-o', out, '--output', 'poster']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--output must be face, photo or side-by-side, got "poster"/);
+    const both = await webtoon(['translate', astronautPath, '-o', out, '--output', 'photo', '--side-by-side']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--side-by-side contradicts --output photo/);
   });
 
   it('exits 2 on a bad option value', async () => {

@@ -1,6 +1,6 @@
 /**
  * `webtoon translate <image> [-o out.png] [--direction a2b|b2a] [--model file.onnx] [--attention]
- * [--side-by-side] [--faces 1|all] [--crop auto|center] [--size 256|512] [--json]`: runs the same
+ * [--output face|photo|side-by-side] [--aligned] [--side-by-side] [--faces 1|all] [--crop auto|center] [--size 256|512] [--json]`: runs the same
  * pipeline as the bot (worker thread, registry, batching) on one file. Bad input exits non-zero with
  * the typed reason (`webtoon: InferenceError[NO_FACE]: ...`).
  */
@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
+import type { OutputMode } from '../../inference/inference.types.ts';
 
 interface TranslateFlags {
   out?: string;
@@ -16,6 +17,8 @@ interface TranslateFlags {
   version?: string;
   attention?: boolean;
   sideBySide?: boolean;
+  output?: string;
+  aligned?: boolean;
   faces: string;
   crop: string;
   size?: string;
@@ -32,7 +35,9 @@ export default function register(program: Command): void {
     .option('-m, --model <file.onnx>', 'use this generator instead of the newest in MODELS_DIR')
     .option('--version <v>', 'version for a --model file whose metadata has none')
     .option('--attention', 'blend the CAM attention heatmap over the output')
-    .option('--side-by-side', 'put the input crop beside the output (before / after)')
+    .option('--output <mode>', 'face (the translated face), photo (the whole picture with the faces blended back) or side-by-side (input crop | face)')
+    .option('--aligned', 'level the eye line before cropping (BlazeFace key points); photo turns the face back')
+    .option('--side-by-side', 'same as --output side-by-side (kept for older scripts)')
     .option('--faces <n>', '1 (the largest face) or all (every face, as a grid)', '1')
     .option('--crop <mode>', 'auto (faces only; NO_FACE when none) or center (centre square when no face)', 'auto')
     .option('--size <px>', 'output side per face: 256 or 512 (Lanczos upscale); default OUTPUT_SIZE')
@@ -46,6 +51,12 @@ export default function register(program: Command): void {
       }
       if (flags.crop !== 'auto' && flags.crop !== 'center') {
         throw new UsageError(`--crop must be auto or center, got "${flags.crop}"`, { crop: flags.crop });
+      }
+      const outputs: Record<string, OutputMode> = { face: 'face', photo: 'photo', 'side-by-side': 'side_by_side', side_by_side: 'side_by_side' };
+      const output = flags.output === undefined ? (flags.sideBySide ? 'side_by_side' : 'face') : Object.hasOwn(outputs, flags.output) ? outputs[flags.output] : undefined;
+      if (!output) throw new UsageError(`--output must be face, photo or side-by-side, got "${flags.output}"`, { output: flags.output });
+      if (flags.sideBySide && output !== 'side_by_side') {
+        throw new UsageError(`--side-by-side contradicts --output ${flags.output}; use one of them`, { output: flags.output });
       }
       if (flags.size !== undefined && flags.size !== '256' && flags.size !== '512') {
         throw new UsageError(`--size must be 256 or 512, got "${flags.size}"`, { size: flags.size });
@@ -70,7 +81,8 @@ export default function register(program: Command): void {
         const result = await client.translate(bytes, {
           direction,
           attention: !!flags.attention,
-          sideBySide: !!flags.sideBySide,
+          output,
+          aligned: !!flags.aligned,
           faces: flags.faces === 'all' ? 'all' : 'one',
           crop: flags.crop,
           outputSize: flags.size ? (Number(flags.size) as 256 | 512) : undefined,
@@ -88,7 +100,7 @@ export default function register(program: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify({ out, bytes: png.length, ...meta }, null, 2)}\n`);
         else
           process.stdout.write(
-            `${out}: ${meta.direction} model ${meta.modelVersion}, ${meta.facesFound} face(s), crop ${meta.cropMode}, ${Math.round(meta.timings.total)} ms\n`,
+            `${out}: ${meta.direction} model ${meta.modelVersion}, ${meta.facesFound} face(s), crop ${meta.cropMode}, ${meta.output} ${meta.width}×${meta.height}, ${Math.round(meta.timings.total)} ms\n`,
           );
       } finally {
         await client.close();
