@@ -112,8 +112,18 @@ export class FeedbackRepository {
     return rows.map((r) => ({ ...r, attribute: r.attribute as AttributeId }));
   }
 
+  /** A member's votes with the result message they are on (for removing their reactions). */
+  async votesWithMessages(userId: string): Promise<{ generationId: number; value: VoteValue; channelId: string; messageId: string | null }[]> {
+    return this.db
+      .select({ generationId: ratings.generationId, value: ratings.value, channelId: generations.channelId, messageId: generations.messageId })
+      .from(ratings)
+      .innerJoin(generations, eq(generations.id, ratings.generationId))
+      .where(eq(ratings.userId, userId))
+      .orderBy(asc(ratings.generationId));
+  }
+
   /** Delete a member's ratings and reports and anonymise their generations, atomically. */
-  async forgetUser(userId: string): Promise<{ ratingsDeleted: number; reportsDeleted: number; generationsAnonymised: number }> {
+  async forgetUser(userId: string): Promise<{ ratingsDeleted: number; reportsDeleted: number; generationsAnonymised: number; resultsAnonymised: number }> {
     return this.db.transaction(async (tx) => {
       const r = await tx.delete(ratings).where(eq(ratings.userId, userId)).returning({ g: ratings.generationId });
       const a = await tx.delete(attributeReports).where(eq(attributeReports.userId, userId)).returning({ id: attributeReports.id });
@@ -121,8 +131,8 @@ export class FeedbackRepository {
         .update(generations)
         .set({ userId: null, interactionId: null, inputSha256: null, anonymisedAt: sql`now()` })
         .where(eq(generations.userId, userId))
-        .returning({ id: generations.id });
-      return { ratingsDeleted: r.length, reportsDeleted: a.length, generationsAnonymised: g.length };
+        .returning({ id: generations.id, status: generations.status });
+      return { ratingsDeleted: r.length, reportsDeleted: a.length, generationsAnonymised: g.length, resultsAnonymised: g.filter((x) => x.status === 'ok').length };
     });
   }
 

@@ -56,9 +56,15 @@ export interface NewGeneration {
   status: 'ok' | 'failed';
   /** The error's code when status is 'failed' (e.g. `NO_FACE`). */
   errorCode?: string | null;
+  /** The output mode asked for (default `face`). */
+  outputMode?: OutputMode;
+  /** For a variation (a button under a result): the generation it came from. */
+  parentGenerationId?: GenerationIdInput | null;
   /** Defaults to now; set for imports and seeded tests. */
   createdAt?: Date;
 }
+
+export type OutputMode = 'face' | 'photo' | 'side_by_side';
 
 export interface VoteResult {
   value: VoteValue;
@@ -76,7 +82,10 @@ export interface ReportResult {
 export interface ForgetResult {
   ratingsDeleted: number;
   reportsDeleted: number;
+  /** Every anonymised generation, refused attempts included. */
   generationsAnonymised: number;
+  /** Of those, the results (status ok): what /webtoon-stats and the report count as results. */
+  resultsAnonymised: number;
 }
 
 export interface NewModelVersion {
@@ -122,11 +131,14 @@ export class FeedbackService {
       latencyMs: checkNonNegativeInt('latencyMs', input.latencyMs),
       status,
       errorCode: checkOptionalText('errorCode', input.errorCode, ERROR_CODE_MAX_CHARS),
+      outputMode: checkOutputMode(input.outputMode),
+      parentGenerationId: input.parentGenerationId == null ? null : checkGenerationId(input.parentGenerationId, 'parentGenerationId'),
       ...(input.createdAt === undefined ? {} : { createdAt: checkDate('createdAt', input.createdAt) }),
     };
     try {
       return await this.repo.insertGeneration(row);
     } catch (err) {
+      if (pgErrorCode(err) === '23503' && row.parentGenerationId !== null) throw unknownGeneration(row.parentGenerationId);
       if (pgErrorCode(err) === '23505') {
         throw new FeedbackError('INVALID_INPUT', `messageId: ${row.messageId} already belongs to another generation`, { parameter: 'messageId', received: row.messageId });
       }
@@ -151,6 +163,14 @@ export class FeedbackService {
       }
       throw err;
     }
+  }
+
+  /**
+   * A member's votes with the channel and message of the result they are on, so the bot can take
+   * their reactions away before /forget-me erases the votes. @throws {FeedbackError} INVALID_ID
+   */
+  async votesWithMessages(userId: string): Promise<{ generationId: number; value: VoteValue; channelId: string; messageId: string | null }[]> {
+    return this.repo.votesWithMessages(checkSnowflake('userId', userId));
   }
 
   /** The generation with this id, or undefined. @throws {FeedbackError} INVALID_ID */
@@ -271,6 +291,12 @@ export class FeedbackService {
   private async requireGeneration(id: number): Promise<void> {
     if (!(await this.repo.generationExists(id))) throw unknownGeneration(id);
   }
+}
+
+function checkOutputMode(value: unknown): OutputMode {
+  if (value === undefined || value === null) return 'face';
+  if (value === 'face' || value === 'photo' || value === 'side_by_side') return value;
+  throw new FeedbackError('INVALID_INPUT', `outputMode: expected 'face', 'photo' or 'side_by_side', received ${JSON.stringify(value)}`, { parameter: 'outputMode', received: value });
 }
 
 function unknownGeneration(id: number): FeedbackError {

@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   check,
   index,
@@ -22,6 +23,8 @@ import {
 export const directionEnum = pgEnum('direction', ['a2b', 'b2a']);
 export const generationStatusEnum = pgEnum('generation_status', ['ok', 'failed']);
 export const voteEnum = pgEnum('vote', ['up', 'down']);
+/** What the member got back: the face, the whole photo with the face blended in, or input | face. */
+export const outputModeEnum = pgEnum('output_mode', ['face', 'photo', 'side_by_side']);
 
 /** A model that served generations: one row per (direction, version). */
 export const modelVersions = pgTable(
@@ -60,6 +63,10 @@ export const generations = pgTable(
     latencyMs: integer('latency_ms').notNull(),
     status: generationStatusEnum('status').notNull(),
     errorCode: text('error_code'),
+    /** The output mode asked for. */
+    outputMode: outputModeEnum('output_mode').notNull().default('face'),
+    /** A variation (a button under a result) points at the generation it came from; null for a first request. */
+    parentGenerationId: bigint('parent_generation_id', { mode: 'number' }).references((): AnyPgColumn => generations.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     anonymisedAt: timestamp('anonymised_at', { withTimezone: true, mode: 'date' }),
   },
@@ -67,6 +74,7 @@ export const generations = pgTable(
     uniqueIndex('generations_message_id_uq').on(t.messageId),
     index('generations_user_id_idx').on(t.userId),
     index('generations_direction_version_idx').on(t.direction, t.modelVersion, t.createdAt),
+    index('generations_parent_generation_id_idx').on(t.parentGenerationId),
     check('generations_faces_found_nonneg', sql`${t.facesFound} >= 0`),
     check('generations_latency_ms_nonneg', sql`${t.latencyMs} >= 0`),
     check('generations_input_sha256_hex', sql`${t.inputSha256} IS NULL OR ${t.inputSha256} ~ '^[0-9a-f]{64}$'`),

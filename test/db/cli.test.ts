@@ -81,7 +81,7 @@ describe('webtoon db migrate and report on PGlite (DATABASE_URL unset)', () => {
     expect(run.code, run.stderr).toBe(0);
     // user(1) in the seed: ratings 3 on v1 + 1 on the failed generation + 5 on v2 = 9;
     // reports 4 on v1 + 1 on the failed generation + 6 on v2 + 3 on r1 = 14; no generations of their own.
-    expect(JSON.parse(run.stdout)).toEqual({ ratingsDeleted: 9, reportsDeleted: 14, generationsAnonymised: 0 });
+    expect(JSON.parse(run.stdout)).toEqual({ ratingsDeleted: 9, reportsDeleted: 14, generationsAnonymised: 0, resultsAnonymised: 0 });
   });
 
   it('refuses a malformed --since with a one-line usage error (exit 2)', async () => {

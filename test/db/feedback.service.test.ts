@@ -60,7 +60,22 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
         expect(created).toMatchObject({ status: 'failed', errorCode: 'UNSUPPORTED_TYPE', inputSha256: null });
       });
 
+      it('records the output mode and the generation a variation came from', async () => {
+        const first = await sut.recordGeneration(newGeneration());
+        expect(first).toMatchObject({ outputMode: 'face', parentGenerationId: null });
+        const variation = await sut.recordGeneration(newGeneration({ outputMode: 'photo', parentGenerationId: String(first.id) }));
+        expect(variation).toMatchObject({ outputMode: 'photo', parentGenerationId: first.id });
+      });
+
+      it('refuses a variation of an unknown generation and writes nothing', async () => {
+        const err = await expectFeedbackError(() => sut.recordGeneration(newGeneration({ parentGenerationId: 987654 })), 'UNKNOWN_GENERATION');
+        expect(err.details.received).toBe(987654);
+        expect(await countRows(handle(), 'generations')).toBe(0);
+      });
+
       it.each([
+        ['outputMode', { outputMode: 'poster' as never }, 'INVALID_INPUT'],
+        ['parentGenerationId', { parentGenerationId: -3 }, 'INVALID_ID'],
         ['userId', { userId: '12' }, 'INVALID_ID'],
         ['guildId', { guildId: 'guild' }, 'INVALID_ID'],
         ['channelId', { channelId: '' }, 'INVALID_ID'],
@@ -195,7 +210,16 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
         await sut.report(theirs.id, user(1), ['gender', 'age'], 'note');
         await sut.report(mine.id, user(2), ['hair']);
 
-        expect(await sut.forgetUser(user(1))).toEqual({ ratingsDeleted: 2, reportsDeleted: 2, generationsAnonymised: 1 });
+        await sut.recordGeneration(newGeneration({ userId: user(1), status: 'failed', errorCode: 'NO_FACE', facesFound: 0 }));
+        const votes = await sut.votesWithMessages(user(1));
+        expect(votes.map((v) => [v.generationId, v.value, v.channelId])).toEqual([
+          [mine.id, 'up', CHANNEL],
+          [theirs.id, 'down', CHANNEL],
+        ]);
+
+        // two anonymised generations, one of them a result (the refused attempt is not a result)
+        expect(await sut.forgetUser(user(1))).toEqual({ ratingsDeleted: 2, reportsDeleted: 2, generationsAnonymised: 2, resultsAnonymised: 1 });
+        expect(await sut.votesWithMessages(user(1))).toEqual([]);
 
         const anonymised = await sut.findGeneration(mine.id);
         expect(anonymised).toMatchObject({ userId: null, interactionId: null, inputSha256: null, channelId: CHANNEL, modelVersion: 'v1' });
@@ -204,7 +228,7 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
         expect(await sut.voteCounts(theirs.id)).toEqual({ up: 1, down: 0 });
         expect(await sut.reportsOf(theirs.id)).toEqual([]);
         expect(await sut.reportsOf(mine.id)).toEqual([{ userId: user(2), attribute: 'hair', note: null }]);
-        expect(await sut.forgetUser(user(1))).toEqual({ ratingsDeleted: 0, reportsDeleted: 0, generationsAnonymised: 0 });
+        expect(await sut.forgetUser(user(1))).toEqual({ ratingsDeleted: 0, reportsDeleted: 0, generationsAnonymised: 0, resultsAnonymised: 0 });
       });
 
       it('refuses a malformed user id', async () => {
