@@ -9,6 +9,7 @@ import type { InferenceClient } from '../inference/inference.types.ts';
 import type { MessageLimits } from './error-messages.ts';
 import type { JobTracker } from './job-tracker.ts';
 import type { RateLimiter } from './rate-limiter.ts';
+import type { SourceCache } from './source-cache.ts';
 
 /** Settings the bot reads. A subset of {@link Config}, so tests can pass a plain object. */
 export type BotConfig = Pick<
@@ -43,6 +44,8 @@ export interface BotContext extends BotDeps {
   client: Client;
   rateLimiter: RateLimiter;
   jobs: JobTracker;
+  /** How each recent result was made (the upload's link, not the image), for its variation buttons. */
+  sources: SourceCache;
   log: Logger;
   limits: MessageLimits;
 }

@@ -15,6 +15,7 @@ export type BotErrorCode =
   | 'UNKNOWN_COMMAND'
   | 'UNKNOWN_GENERATION'
   | 'NOT_YOURS'
+  | 'VARIATION_EXPIRED'
   | 'DISCORD_UNREACHABLE';
 
 /**

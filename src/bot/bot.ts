@@ -10,6 +10,7 @@ import { handleReaction } from './handlers/reaction.handler.ts';
 import { routeInteraction } from './handlers/interaction.router.ts';
 import { JobTracker } from './job-tracker.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { SourceCache } from './source-cache.ts';
 
 export interface Bot {
   readonly client: Client;
@@ -40,6 +41,7 @@ export async function createBot(deps: BotDeps): Promise<Bot> {
     client,
     log,
     jobs: new JobTracker(),
+    sources: new SourceCache(),
     rateLimiter: new RateLimiter({ userPerMinute: config.RATE_LIMIT_USER_PER_MIN, guildPerMinute: config.RATE_LIMIT_GUILD_PER_MIN }),
     limits: { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, minSide: config.MIN_FACE_PX },
   };

@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
+import { ApplicationIntegrationType, InteractionContextType, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
 import { isCommand, type Command } from './commands/index.ts';
 
 const commandsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
@@ -26,7 +26,19 @@ export async function loadCommands(dir = commandsDir): Promise<Map<string, Comma
   return commands;
 }
 
-/** The JSON bodies to register with Discord (what `webtoon register-commands` sends). */
-export async function commandDefinitions(): Promise<RESTPostAPIApplicationCommandsJSONBody[]> {
-  return [...(await loadCommands()).values()].map((c) => c.data.toJSON());
+/** Installable to a server and to a member's account (user-installed: usable where the bot was not added). */
+export const INTEGRATION_TYPES = [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall];
+/** Usable in servers, in the member's DM with the bot, and in other DMs and group DMs. */
+export const CONTEXTS = [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel];
+
+/**
+ * The JSON bodies to register with Discord (what `webtoon register-commands` sends). Global commands
+ * carry `integration_types` and `contexts` (a command's own values win); Discord reads them only for
+ * global commands, so guild registrations stay as the builders made them.
+ */
+export async function commandDefinitions(scope: 'global' | 'guild' = 'global'): Promise<RESTPostAPIApplicationCommandsJSONBody[]> {
+  return [...(await loadCommands()).values()].map((c) => {
+    const json = c.data.toJSON();
+    return scope === 'guild' ? json : { integration_types: INTEGRATION_TYPES, contexts: CONTEXTS, ...json };
+  });
 }

@@ -51,6 +51,9 @@ export function messageForCode(code: string, details: Record<string, unknown>, l
     case 'IMAGE_TOO_SMALL':
       return `That image is too small. Please send one at least ${limits.minSide}×${limits.minSide} pixels, with the face clearly visible.`;
     case 'NO_FACE':
+      if (details.direction === 'b2a') {
+        return "I couldn't find a webtoon face in that image. `/reverse` turns a drawn webtoon or anime face into a photo: send a drawing of a face, cropped close — or run it again with `crop: center` to translate the centre of the image.";
+      }
       return "I couldn't find a face in that image. Try a clearer, front-facing photo — or run the command again with `crop: center` to translate the centre of the image instead.";
     case 'FACE_TOO_SMALL':
       return `The face in that image is too small (under ${limits.minSide} pixels). Crop closer to the face, or use \`crop: center\`.`;
@@ -80,7 +83,10 @@ export function messageForCode(code: string, details: Record<string, unknown>, l
     case 'UNKNOWN_GENERATION':
       return "I can't find that translation any more (it may have been erased).";
     case 'NOT_YOURS':
+      if (details.kind === 'variation') return 'Only the member who asked for this picture can make variations of it. Run `/webtoonify` with your own picture to get yours.';
       return 'Only the member who asked for this can use that button.';
+    case 'VARIATION_EXPIRED':
+      return "I no longer have the link to the original picture (variation buttons work for an hour, and not after I restart). Run the command again with the picture.";
     case 'UNKNOWN_COMMAND':
       return "I don't know that command. It may have been removed; try `/webtoon-help`.";
     case 'DISCORD_UNREACHABLE':

@@ -19,9 +19,9 @@ export interface RegisterResult {
  */
 export async function registerCommands(cfg: Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_APPLICATION_ID' | 'DISCORD_API_URL' | 'DISCORD_GUILD_ID'>, guildId?: string): Promise<RegisterResult> {
   requireDiscordCredentials(cfg);
-  const body = await commandDefinitions();
-  const rest = new REST({ api: cfg.DISCORD_API_URL }).setToken(cfg.DISCORD_TOKEN);
   const guild = guildId ?? cfg.DISCORD_GUILD_ID ?? null;
+  const body = await commandDefinitions(guild ? 'guild' : 'global');
+  const rest = new REST({ api: cfg.DISCORD_API_URL }).setToken(cfg.DISCORD_TOKEN);
   const route = guild ? Routes.applicationGuildCommands(cfg.DISCORD_APPLICATION_ID, guild) : Routes.applicationCommands(cfg.DISCORD_APPLICATION_ID);
   const result = (await rest.put(route, { body })) as RESTPutAPIApplicationCommandsResult;
   return { scope: guild ? 'guild' : 'global', guildId: guild, names: result.map((c) => c.name) };

@@ -15,6 +15,7 @@ import {
 } from 'discord.js';
 import { ATTRIBUTES } from '../shared/attributes.ts';
 import type { Direction } from '../shared/direction.ts';
+import type { OutputMode } from '../inference/inference.types.ts';
 
 
 /** Reactions members vote with. */
@@ -28,6 +29,7 @@ export const CustomId = {
   reportSelect: 'report-select',
   reportNote: 'report-note',
   noteInput: 'note',
+  variation: 'var',
   forgetConfirm: 'forget-confirm',
   forgetCancel: 'forget-cancel',
 } as const;
@@ -40,6 +42,7 @@ export interface ResultFacts {
   facesFound: number;
   cropMode: 'face' | 'center';
   elapsedMs: number;
+  output?: OutputMode;
 }
 
 /** The compact embed under a result: direction, model version, faces, time. */
@@ -52,19 +55,58 @@ export function resultEmbed(f: ResultFacts): EmbedBuilder {
       { name: 'Direction', value: DIRECTION_LABEL[f.direction], inline: true },
       { name: 'Model', value: f.modelVersion.slice(0, 100), inline: true },
       { name: 'Faces', value: faces, inline: true },
+      { name: 'Output', value: OUTPUT_LABEL[f.output ?? 'face'], inline: true },
       { name: 'Time', value: `${(f.elapsedMs / 1000).toFixed(1)} s`, inline: true },
     )
     .setImage(`attachment://${RESULT_FILE_NAME}`)
     .setFooter({ text: `Rate it with ${VOTE_EMOJI.up} / ${VOTE_EMOJI.down} · "Report a problem" if the model lost something` });
 }
 
-/** The "Report a problem" button of a generation. */
-export function resultComponents(generationId: number): ActionRowBuilder<ButtonBuilder>[] {
-  return [
+/** What a result was made with, as far as its buttons are concerned. */
+export interface ResultOptions {
+  output: OutputMode;
+  attention: boolean;
+  outputSize?: 256 | 512;
+}
+
+/**
+ * A variation button's change: another output mode, attention toggled, or 512 px tiles. In the
+ * custom id `var:<generationId>:<change>`.
+ */
+export type VariationChange = 'face' | 'photo' | 'side_by_side' | 'attention' | '512';
+
+export const VARIATION_CHANGES: readonly VariationChange[] = ['face', 'photo', 'side_by_side', 'attention', '512'];
+
+export const OUTPUT_LABEL: Record<OutputMode, string> = { face: 'Face', photo: 'Whole photo', side_by_side: 'Side by side' };
+
+/** The variations offered under a result with these options. */
+export function variationsFor(o: ResultOptions): { change: VariationChange; label: string; emoji: string }[] {
+  const out: { change: VariationChange; label: string; emoji: string }[] = [];
+  for (const mode of ['face', 'photo', 'side_by_side'] as const) {
+    if (mode !== o.output) out.push({ change: mode, label: OUTPUT_LABEL[mode], emoji: mode === 'face' ? '🙂' : mode === 'photo' ? '🖼️' : '↔️' });
+  }
+  out.push({ change: 'attention', label: o.attention ? 'Attention off' : 'Attention on', emoji: '🔥' });
+  if (o.output !== 'photo' && (o.outputSize ?? 256) < 512) out.push({ change: '512', label: '512 px', emoji: '🔍' });
+  return out;
+}
+
+/** "Report a problem" and, in a second row, the variation buttons of a generation. */
+export function resultComponents(generationId: number, options?: ResultOptions): ActionRowBuilder<ButtonBuilder>[] {
+  const rows = [
     new ActionRowBuilder<ButtonBuilder>().addComponents(
       new ButtonBuilder().setCustomId(`${CustomId.report}:${generationId}`).setLabel('Report a problem').setEmoji('🚩').setStyle(ButtonStyle.Secondary),
     ),
   ];
+  if (options) {
+    rows.push(
+      new ActionRowBuilder<ButtonBuilder>().addComponents(
+        variationsFor(options).map((v) =>
+          new ButtonBuilder().setCustomId(`${CustomId.variation}:${generationId}:${v.change}`).setLabel(v.label).setEmoji(v.emoji).setStyle(ButtonStyle.Primary),
+        ),
+      ),
+    );
+  }
+  return rows;
 }
 
 /** The ephemeral multi-select of the attribute vocabulary. */
@@ -76,7 +118,9 @@ export function reportMenu(generationId: number): { content: string; components:
     .setMaxValues(ATTRIBUTES.length)
     .addOptions(ATTRIBUTES.map((a) => ({ label: a.label, value: a.id, emoji: a.emoji })));
   return {
-    content: 'What did the translation lose or get wrong? Pick everything that applies; you can add a note next.',
+    content:
+      'What did the translation lose or get wrong? Pick everything that applies. **Your report is saved as soon as you pick** — ' +
+      'a dialog for an optional note opens next; closing it keeps the report.',
     components: [new ActionRowBuilder<StringSelectMenuBuilder>().addComponents(menu)],
   };
 }
@@ -85,7 +129,7 @@ export function reportMenu(generationId: number): { content: string; components:
 export function reportNoteModal(generationId: number): ModalBuilder {
   return new ModalBuilder()
     .setCustomId(`${CustomId.reportNote}:${generationId}`)
-    .setTitle('Add a note (optional)')
+    .setTitle('Report saved — add a note? (optional)')
     .addLabelComponents(
       new LabelBuilder()
         .setLabel('Anything else we should know?')
@@ -138,7 +182,9 @@ export function helpEmbed(f: HelpFacts): EmbedBuilder {
           '`/webtoonify image:` — photo → webtoon face',
           '`/reverse image:` — webtoon face → photo',
           'Right-click a message → Apps → **Webtoonify** — uses its first image',
-          'Options: `attention` (show where the model looked), `side_by_side` (before/after), `faces: one|all`, `crop: auto|center` (centre square when no face is found), `private` (only you see it)',
+          'Options: `output: face|photo|side_by_side` (the face, your whole photo with the face blended back, or before/after — pictures below), ' +
+            '`attention` (show where the model looked), `faces: one|all`, `crop: auto|center` (centre square when no face is found), `private` (only you see it)',
+          'Buttons under your result: another output mode, attention on/off, 512 px — only you can press them, for an hour',
           '`/webtoon-stats` — community ratings and most-reported problems per model version',
           '`/forget-me` — erase your ratings and reports',
         ].join('\n'),

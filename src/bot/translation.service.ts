@@ -1,11 +1,18 @@
 /**
- * The flow of one translation (/webtoonify, /reverse, the "Webtoonify" message command):
- * check the attachment's declared facts → rate limit → defer (ephemeral when private) → download from
- * an allowed host → enqueue, showing the queue position → reply with the image, an embed and a
- * "Report a problem" button, plus 👍/👎 reactions → record the outcome as a generation (never the image).
+ * The flow of one translation (/webtoonify, /reverse, the "Webtoonify" message command, a variation
+ * button): check the attachment's declared facts → rate limit → defer (ephemeral when private) →
+ * download from an allowed host → enqueue, showing the queue position → reply with the image, an
+ * embed, "Report a problem" and the variation buttons, plus 👍/👎 reactions → record the outcome as a
+ * generation (never the image).
+ *
+ * Every refusal is private to the member. Refusals before the download are ephemeral replies. The
+ * deferral's visibility is fixed when it is sent (Discord cannot turn a public "thinking…" reply
+ * ephemeral later), so a refusal found after the download (unreadable file, no face, queue full, …)
+ * deletes the public deferred reply and tells the member in an ephemeral follow-up. Results stay public.
  */
 import { createHash } from 'node:crypto';
-import { AttachmentBuilder, MessageFlags, Routes, type Attachment, type CommandInteraction } from 'discord.js';
+import { AttachmentBuilder, MessageFlags, Routes, type Attachment, type ButtonInteraction, type CommandInteraction } from 'discord.js';
+import type { OutputMode } from '../inference/inference.types.ts';
 import { isAppError } from '../errors.ts';
 import type { BotContext } from './bot.context.ts';
 import { BotError } from './bot.errors.ts';
@@ -18,11 +25,19 @@ import type { Direction } from '../shared/direction.ts';
 export interface TranslationRequest {
   direction: Direction;
   attention: boolean;
-  sideBySide: boolean;
+  /** face (default), photo (the whole picture with the face blended back) or side_by_side. */
+  output: OutputMode;
   faces: 'one' | 'all';
   crop: 'auto' | 'center';
+  /** Side of each face tile (default 256). */
+  outputSize?: 256 | 512;
   private: boolean;
+  /** For a variation: the generation whose button was pressed. */
+  parentGenerationId?: number;
 }
+
+/** The interactions a translation answers: slash and message commands, variation buttons. */
+export type TranslationInteraction = CommandInteraction | ButtonInteraction;
 
 /** Failures the operator must act on (logged as errors; members are told the operator knows). */
 const OPERATOR_CODES = new Set(['MODEL_UNAVAILABLE', 'INVALID_MODEL', 'WORKER_CRASHED']);
@@ -40,21 +55,38 @@ export function readTranslationOptions(interaction: CommandInteraction, directio
   const o = interaction.isChatInputCommand() ? interaction.options : null;
   const faces = o?.getString('faces');
   const crop = o?.getString('crop');
+  const output = o?.getString('output');
   return {
     direction,
     attention: o?.getBoolean('attention') ?? false,
-    sideBySide: o?.getBoolean('side_by_side') ?? false,
+    // `side_by_side: true` is the older spelling of `output: side_by_side`; an explicit output wins
+    output: output === 'photo' || output === 'face' || output === 'side_by_side' ? output : o?.getBoolean('side_by_side') ? 'side_by_side' : 'face',
     faces: faces === 'all' ? 'all' : 'one',
     crop: crop === 'center' ? 'center' : 'auto',
     private: o?.getBoolean('private') ?? false,
   };
 }
 
-/** Reply ephemerally with the friendly message for `err` (answering or following up as needed). */
-export async function replyWithError(ctx: BotContext, interaction: CommandInteraction, err: unknown): Promise<void> {
-  const content = friendlyMessage(err, ctx.limits);
-  if (interaction.deferred || interaction.replied) await interaction.editReply({ content, embeds: [], components: [], files: [] });
-  else await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+/**
+ * Tell only the member: an ephemeral reply when nothing was sent yet; when a deferred reply exists,
+ * edit it if it is already ephemeral, else delete the public "thinking…" reply and follow up ephemerally.
+ */
+export async function replyPrivately(interaction: TranslationInteraction, content: string, deferredEphemeral: boolean): Promise<void> {
+  if (!interaction.deferred && !interaction.replied) {
+    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+    return;
+  }
+  if (deferredEphemeral) {
+    await interaction.editReply({ content, embeds: [], components: [], files: [] });
+    return;
+  }
+  await interaction.deleteReply().catch(() => undefined); // already gone: the follow-up still tells the member
+  await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+}
+
+/** Reply privately with the friendly message for `err` (see {@link replyPrivately}). */
+export async function replyWithError(ctx: BotContext, interaction: TranslationInteraction, err: unknown, deferredEphemeral = false): Promise<void> {
+  await replyPrivately(interaction, friendlyMessage(err, ctx.limits), deferredEphemeral);
 }
 
 /** Serialises edits of the deferred reply and throttles queue-position updates. */
@@ -66,7 +98,7 @@ class ReplyEditor {
   private finished = false;
 
   constructor(
-    private readonly interaction: CommandInteraction,
+    private readonly interaction: TranslationInteraction,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -104,7 +136,7 @@ class ReplyEditor {
  * Run the whole flow for one request. Never throws: every outcome ends as a message the member sees.
  * @param attachment - the declared facts, or null when the member gave no image
  */
-export async function handleTranslation(ctx: BotContext, interaction: CommandInteraction, attachment: DeclaredAttachment | null, req: TranslationRequest): Promise<void> {
+export async function handleTranslation(ctx: BotContext, interaction: TranslationInteraction, attachment: DeclaredAttachment | null, req: TranslationRequest): Promise<void> {
   const log = ctx.log.child({ interaction: interaction.id, user: interaction.user.id, direction: req.direction });
   // 1. refusals that need no download, answered ephemerally and at once
   try {
@@ -116,7 +148,7 @@ export async function handleTranslation(ctx: BotContext, interaction: CommandInt
     log.info({ code: errorCodeOf(err) }, 'translation refused before download');
     await replyWithError(ctx, interaction, err);
     // every outcome is a generation row (no image hash: nothing was downloaded); not while shutting down
-    if (!(err instanceof BotError && err.code === 'SHUTTING_DOWN')) await recordFailure(ctx, interaction, req.direction, err, null, 0, log);
+    if (!(err instanceof BotError && err.code === 'SHUTTING_DOWN')) await recordFailure(ctx, interaction, req, err, null, 0, log);
     return;
   }
   // 2. acknowledge within Discord's 3 seconds; tracked from here so shutdown waits for it
@@ -128,7 +160,7 @@ export async function handleTranslation(ctx: BotContext, interaction: CommandInt
 
 async function translateAndReply(
   ctx: BotContext,
-  interaction: CommandInteraction,
+  interaction: TranslationInteraction,
   attachment: DeclaredAttachment,
   req: TranslationRequest,
   log: BotContext['log'],
@@ -146,14 +178,15 @@ async function translateAndReply(
     const result = await ctx.inference.translate(input, {
       direction: req.direction,
       attention: req.attention,
-      sideBySide: req.sideBySide,
+      output: req.output,
       faces: req.faces,
       crop: req.crop,
+      outputSize: req.outputSize,
       signal: ctx.jobs.signal,
       onQueuePosition: (p) => editor.progress(p),
     });
     const elapsedMs = Date.now() - started;
-    const generation = await recordGeneration(ctx, interaction, req.direction, {
+    const generation = await recordGeneration(ctx, interaction, req, {
       modelVersion: result.modelVersion,
       inputSha256: result.inputSha256,
       facesFound: result.facesFound,
@@ -163,15 +196,16 @@ async function translateAndReply(
     const message = await editor.final(() =>
       interaction.editReply({
         content: '',
-        embeds: [resultEmbed({ direction: req.direction, modelVersion: result.modelVersion, facesFound: result.facesFound, cropMode: result.cropMode, elapsedMs })],
+        embeds: [resultEmbed({ direction: req.direction, modelVersion: result.modelVersion, facesFound: result.facesFound, cropMode: result.cropMode, elapsedMs, output: result.output })],
         files: [new AttachmentBuilder(result.png, { name: RESULT_FILE_NAME })],
-        components: generation ? resultComponents(generation.id) : [],
+        components: generation ? resultComponents(generation.id, { output: req.output, attention: req.attention, outputSize: req.outputSize }) : [],
       }),
     );
     if (generation) {
+      ctx.sources.remember(generation.id, { userId: interaction.user.id, attachment, request: req });
       await ctx.feedback.attachMessage(generation.id, message.id).catch((err: unknown) => log.error({ err }, 'could not attach the reply to its generation'));
     }
-    if (!req.private && interaction.channelId) {
+    if (!req.private && interaction.channelId && canReact(interaction)) {
       for (const emoji of [VOTE_EMOJI.up, VOTE_EMOJI.down]) {
         await ctx.client.rest
           .put(Routes.channelMessageOwnReaction(interaction.channelId, message.id, encodeURIComponent(emoji)))
@@ -183,19 +217,30 @@ async function translateAndReply(
     if (!isAppError(err)) log.error({ err }, 'translation failed unexpectedly');
     else if (OPERATOR_CODES.has(err.code)) log.error({ code: err.code, details: err.details }, `translation failed: ${err.message}`);
     else log.info({ code: err.code }, 'translation failed');
-    await recordFailure(ctx, interaction, req.direction, err, input, Date.now() - started, log);
+    await recordFailure(ctx, interaction, req, err, input, Date.now() - started, log);
     const content = friendlyMessage(err, ctx.limits);
     await editor
-      .final(() => interaction.editReply({ content, embeds: [], components: [], files: [] }))
-      .catch((e: unknown) => log.warn({ err: e }, 'could not edit the reply with the failure'));
+      .final(() => replyPrivately(interaction, content, req.private))
+      .catch((e: unknown) => log.warn({ err: e }, 'could not tell the member about the failure'));
   }
+}
+
+/**
+ * Whether the bot can add its 👍/👎 reactions where the result is: in a server that installed the bot,
+ * or in the member's DM with the bot. A user-installed command in a server or group DM without the
+ * bot has no bot member there to react (or to see reactions).
+ */
+export function canReact(interaction: TranslationInteraction): boolean {
+  const owners = interaction.authorizingIntegrationOwners as unknown as Record<string, string | undefined> | null | undefined;
+  if (interaction.guildId !== null) return !owners || owners['0'] !== undefined; // '0' = guild install
+  return interaction.context === 1; // 1 = the member's DM with the bot
 }
 
 /** Record a failed request: the image's hash when it was downloaded, else null. */
 async function recordFailure(
   ctx: BotContext,
-  interaction: CommandInteraction,
-  direction: Direction,
+  interaction: TranslationInteraction,
+  req: TranslationRequest,
   err: unknown,
   input: Buffer | null,
   latencyMs: number,
@@ -203,9 +248,9 @@ async function recordFailure(
 ): Promise<void> {
   const modelVersion = await ctx.inference
     .modelVersions()
-    .then((v) => v[direction] ?? 'none')
+    .then((v) => v[req.direction] ?? 'none')
     .catch(() => 'unknown');
-  await recordGeneration(ctx, interaction, direction, {
+  await recordGeneration(ctx, interaction, req, {
     modelVersion,
     inputSha256: input ? createHash('sha256').update(input).digest('hex') : null,
     facesFound: 0,
@@ -217,8 +262,8 @@ async function recordFailure(
 
 async function recordGeneration(
   ctx: BotContext,
-  interaction: CommandInteraction,
-  direction: Direction,
+  interaction: TranslationInteraction,
+  req: TranslationRequest,
   outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string },
   log: BotContext['log'],
 ): Promise<{ id: number } | null> {
@@ -228,7 +273,9 @@ async function recordGeneration(
       guildId: interaction.guildId,
       channelId: interaction.channelId ?? interaction.user.id,
       interactionId: interaction.id,
-      direction,
+      direction: req.direction,
+      outputMode: req.output,
+      parentGenerationId: req.parentGenerationId ?? null,
       ...outcome,
     });
   } catch (err) {

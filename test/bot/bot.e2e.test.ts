@@ -27,12 +27,17 @@ async function generationRows(h: Harness): Promise<Record<string, unknown>[]> {
   return rowsOf(await h.database.db.execute(sql`select * from generations order by id`));
 }
 
-/** Wait for the interaction's original response to hold a final state (not "thinking…" nor a queue update). */
+/**
+ * What the member ends up seeing: the original response in a final state (not "thinking…" nor a queue
+ * update), or — for a refusal after a public deferral — the private follow-up that replaced it.
+ */
 async function finalReply(h: Harness, rec: InteractionRecord, timeoutMs = 60_000): Promise<StoredMessage> {
   return h.standIn.waitFor(
     () => {
+      const privately = h.standIn.followUps(rec.id).find((f) => (f.flags & EPHEMERAL) !== 0);
+      if (privately) return privately;
       const m = h.standIn.original(rec.id);
-      return m && (m.flags & 128) === 0 && !m.content.startsWith('⏳') ? m : undefined;
+      return m && !m.deleted && (m.flags & 128) === 0 && !m.content.startsWith('⏳') ? m : undefined;
     },
     `the final reply to ${rec.payload.data.name ?? rec.payload.data.custom_id}`,
     timeoutMs,
@@ -136,9 +141,12 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
     it('tells the member when no face is found, suggests the centre crop, and records the failure', async () => {
       const before = await countRows(h.database, 'generations');
       const bytes = await plainPng();
-      const { reply } = await translate(h, bob, bytes);
+      const { rec, reply } = await translate(h, bob, bytes);
       expect(reply.content).toContain("couldn't find a face");
       expect(reply.content).toContain('crop: center');
+      // private to the member: the public "thinking…" reply is gone, the refusal is ephemeral
+      expect(reply.flags & EPHEMERAL).toBe(EPHEMERAL);
+      expect(h.standIn.original(rec.id)!.deleted).toBe(true);
       expect(reply.files).toHaveLength(0);
       expect(reply.embeds).toHaveLength(0);
       const rows = await generationRows(h);
@@ -262,6 +270,9 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       ]);
 
       const submit = h.standIn.submitModal(carol, pick, { note: 'She lost her glasses and looks like a man' });
+      // the menu says the report is saved before the note dialog opens, so closing the dialog leaves no doubt
+      expect(menuCb.data.content).toContain('Your report is saved as soon as you pick');
+      expect(modalCb.data.title).toContain('Report saved');
       const doneCb = await h.standIn.waitForCallback(submit);
       expect(doneCb.type).toBe(7);
       expect(doneCb.data.content).toContain('Gender, Glasses');
@@ -367,14 +378,23 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       expect((await h.standIn.waitForCallback(intruder)).data.content).toContain('Only the member who asked');
       expect(await h.feedback.voteOf(good.generationId, alice.id)).toBe('up');
 
+      expect(good.reply.reactions.get('👍')?.has(alice.id)).toBe(true);
+      const mine = (await generationRows(h)).filter((r) => r.user_id === alice.id);
+      const results = mine.filter((r) => r.status === 'ok').length;
       const yes = h.standIn.clickButton(alice, promptMessage, confirm.custom_id);
-      const done = await h.standIn.waitForCallback(yes);
-      expect(done.type).toBe(7);
-      expect(done.data.content).toMatch(/Deleted 1 rating\(s\) and 1 report\(s\), and anonymised \d+ translation\(s\)/);
+      expect((await h.standIn.waitForCallback(yes)).type).toBe(6);
+      const done = await h.standIn.waitFor(() => (promptMessage.content.startsWith('Done.') ? promptMessage : undefined), 'the /forget-me answer');
+      // "results" as /webtoon-stats counts them (status ok); refused attempts apart
+      expect(done.content).toContain(`Deleted 1 rating(s) and 1 report(s), and anonymised ${results} result(s)`);
+      // the member's reaction is taken off the result, so the erased vote no longer shows as theirs
+      expect(done.content).toContain('took your 1 👍/👎 reaction(s) off the results');
+      expect(good.reply.reactions.get('👍')?.has(alice.id)).toBe(false);
+      expect(good.reply.reactions.get('👍')?.has(carol.id)).toBe(true);
       expect(await h.feedback.voteOf(good.generationId, alice.id)).toBe(null);
       expect(await h.feedback.reportsOf(good.generationId, alice.id)).toEqual([]);
       const rows = await generationRows(h);
       expect(rows.filter((r) => r.user_id === alice.id)).toEqual([]);
+      expect(mine.length).toBeGreaterThan(0);
       expect((await h.feedback.findGeneration(good.generationId))?.anonymisedAt).toBeInstanceOf(Date);
       expect(await h.feedback.voteOf(good.generationId, carol.id)).toBe('up'); // others keep theirs
     });
@@ -454,10 +474,10 @@ describe('the bot under load limits (pglite)', () => {
     const drained = await h.running.bot.stop(0);
     expect(drained.finished + drained.aborted).toBe(2);
     expect(drained.aborted).toBeGreaterThanOrEqual(1);
-    const replies = recs.map((r) => h.standIn.original(r.id)!);
-    const restarting = replies.filter((r) => r.content.includes("I'm restarting and couldn't finish this one"));
+    // the aborted ones are told privately (the public deferred reply is removed)
+    const restarting = recs.flatMap((r) => h.standIn.followUps(r.id)).filter((r) => r.content.includes("I'm restarting and couldn't finish this one"));
     expect(restarting.length).toBe(drained.aborted);
-    expect(restarting.every((r) => r.files.length === 0)).toBe(true);
+    expect(restarting.every((r) => r.files.length === 0 && (r.flags & EPHEMERAL) !== 0)).toBe(true);
   });
 });
 

@@ -117,7 +117,9 @@ describe('webtoon register-commands', () => {
     const registered = standIn.registeredCommands.get(standIn.guildId)!;
     expect(registered.map((c) => c.name).sort()).toEqual(['Webtoonify', 'forget-me', 'reverse', 'webtoon-help', 'webtoon-stats', 'webtoonify']);
     const webtoonify = registered.find((c) => c.name === 'webtoonify');
-    expect(webtoonify.options.map((o: { name: string }) => o.name)).toEqual(['image', 'attention', 'side_by_side', 'faces', 'crop', 'private']);
+    expect(webtoonify.options.map((o: { name: string }) => o.name)).toEqual(['image', 'output', 'attention', 'side_by_side', 'faces', 'crop', 'private']);
+    expect(webtoonify.options[1].choices.map((c: { value: string }) => c.value)).toEqual(['face', 'photo', 'side_by_side']);
+    expect(webtoonify.integration_types).toBeUndefined(); // read by Discord for global commands only
     expect(webtoonify.options[0]).toMatchObject({ type: 11, required: true });
     expect(registered.find((c) => c.name === 'Webtoonify').type).toBe(3);
   });
@@ -126,7 +128,13 @@ describe('webtoon register-commands', () => {
     const sut = spawnCli(['register-commands'], env());
     spawned.push(sut);
     expect(await sut.exited).toBe(0);
-    expect(standIn.registeredCommands.get('global')).toHaveLength(6);
+    const registered = standIn.registeredCommands.get('global')!;
+    expect(registered).toHaveLength(6);
+    // user-installable as well as guild-installed, usable in servers, the bot's DM and other DMs
+    for (const c of registered) {
+      expect(c.integration_types).toEqual([0, 1]);
+      expect(c.contexts).toEqual([0, 1, 2]);
+    }
   });
 
   it('refuses a malformed guild id before calling Discord', async () => {

@@ -81,7 +81,17 @@ export interface InteractionRecord {
   followUpIds: string[];
   /** A modal the bot opened in answer to this interaction (callback type 9). */
   modal: any | null;
+  /** Where the interaction happened: the test guild's channel, or a DM channel (guildId null). */
+  channelId: string;
+  guildId: string | null;
 }
+
+/**
+ * Where a member runs a command. `guild` (default): in the test server, which installed the bot.
+ * `guild-user-install`: in a server that did not add the bot, through the member's own install.
+ * `bot-dm`: in the member's DM with the bot. `private-channel`: in another DM or group DM (user install).
+ */
+export type InteractionPlace = 'guild' | 'guild-user-install' | 'bot-dm' | 'private-channel';
 
 export interface RequestRecord {
   method: string;
@@ -124,6 +134,10 @@ export class DiscordStandIn extends EventEmitter {
   readonly identifies: any[] = [];
   /** Ids of attachments whose bytes were downloaded from the CDN route, in order. */
   readonly downloads: string[] = [];
+  /** Whether the bot has Manage Messages in the test guild (needed to remove others' reactions). */
+  manageMessages = true;
+  /** DM channel id per member id (created on first use). */
+  readonly dmChannels = new Map<string, string>();
   private readonly files = new Map<string, StoredFile>();
   private readonly sessions = new Set<Session>();
   private readonly recommendedShards: number;
@@ -269,7 +283,18 @@ export class DiscordStandIn extends EventEmitter {
 
   // ---------------------------------------------------------------- dispatching interactions
 
-  private baseInteraction(type: number, user: StandInUser, data: any, extra: any = {}): InteractionRecord {
+  /** The member's DM channel id (the same one every time). */
+  dmChannelOf(user: StandInUser): string {
+    let id = this.dmChannels.get(user.id);
+    if (!id) {
+      id = snowflake();
+      this.dmChannels.set(user.id, id);
+    }
+    return id;
+  }
+
+  private baseInteraction(type: number, user: StandInUser, data: any, extra: any = {}, place: InteractionPlace = 'guild'): InteractionRecord {
+    if (place !== 'guild') return this.userInstallInteraction(type, user, data, extra, place);
     const id = snowflake();
     const token = `itoken-${id}-${Math.random().toString(36).slice(2)}`;
     const payload = {
@@ -301,9 +326,80 @@ export class DiscordStandIn extends EventEmitter {
       data,
       ...extra,
     };
-    const rec: InteractionRecord = { id, token, type, payload, createdAt: Date.now(), callbacks: [], originalMessageId: null, followUpIds: [], modal: null };
+    const rec: InteractionRecord = {
+      id,
+      token,
+      type,
+      payload,
+      createdAt: Date.now(),
+      callbacks: [],
+      originalMessageId: null,
+      followUpIds: [],
+      modal: null,
+      channelId: this.channelId,
+      guildId: this.guildId,
+    };
     this.interactions.set(id, rec);
     this.dispatch('INTERACTION_CREATE', payload);
+    return rec;
+  }
+
+  /**
+   * An interaction of a user-installed command, as Discord sends it: `user` instead of `member`, the
+   * member's install as the authorising owner ('1'), and no guild in a DM. In `guild-user-install`
+   * the guild did not add the bot, so the gateway has no guild for it.
+   */
+  private userInstallInteraction(type: number, user: StandInUser, data: any, extra: any, place: InteractionPlace): InteractionRecord {
+    const id = snowflake();
+    const token = `itoken-${id}-${Math.random().toString(36).slice(2)}`;
+    const inGuild = place === 'guild-user-install';
+    const guildId = inGuild ? snowflake() : null;
+    const channelId = inGuild ? snowflake() : place === 'bot-dm' ? this.dmChannelOf(user) : snowflake();
+    const channel = inGuild
+      ? { id: channelId, type: 0, guild_id: guildId, name: 'elsewhere', permissions: '2248473465835073' }
+      : place === 'bot-dm'
+        ? { id: channelId, type: 1, recipients: [user], last_message_id: null, flags: 0 }
+        : { id: channelId, type: 3, recipients: [user, this.makeUser('friend')], name: null, owner_id: user.id, icon: null, flags: 0 };
+    const d = { ...data };
+    delete d.guild_id;
+    const payload: any = {
+      id,
+      application_id: this.applicationId,
+      type,
+      token,
+      version: 1,
+      channel_id: channelId,
+      channel,
+      app_permissions: inGuild ? '0' : '2248473465835073',
+      locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '1': user.id },
+      context: inGuild ? 0 : place === 'bot-dm' ? 1 : 2,
+      attachment_size_limit: 10485760,
+      data: d,
+      ...extra,
+    };
+    if (inGuild) {
+      payload.guild_id = guildId;
+      payload.guild = { id: guildId, locale: 'en-US', features: [] };
+      payload.guild_locale = 'en-US';
+      payload.member = { user, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0, permissions: '2248473465835073' };
+    } else payload.user = user;
+    const rec: InteractionRecord = {
+      id,
+      token,
+      type,
+      payload,
+      createdAt: Date.now(),
+      callbacks: [],
+      originalMessageId: null,
+      followUpIds: [],
+      modal: null,
+      channelId,
+      guildId,
+    };
+    this.interactions.set(id, rec);
+    this.dispatchToShard(0, 'INTERACTION_CREATE', payload);
     return rec;
   }
 
@@ -311,7 +407,12 @@ export class DiscordStandIn extends EventEmitter {
    * A member runs a slash command. `options` are name → value; an attachment object (from
    * {@link addAttachment}) as a value becomes an attachment option with its resolved data.
    */
-  sendSlashCommand(user: StandInUser, name: string, options: Record<string, string | number | boolean | { id: string; filename: string }> = {}): InteractionRecord {
+  sendSlashCommand(
+    user: StandInUser,
+    name: string,
+    options: Record<string, string | number | boolean | { id: string; filename: string }> = {},
+    place: InteractionPlace = 'guild',
+  ): InteractionRecord {
     const resolvedAttachments: Record<string, any> = {};
     const opts = Object.entries(options).map(([optName, value]) => {
       if (typeof value === 'object') {
@@ -324,7 +425,7 @@ export class DiscordStandIn extends EventEmitter {
     });
     const data: any = { id: snowflake(), name, type: 1, options: opts, guild_id: this.guildId };
     if (Object.keys(resolvedAttachments).length) data.resolved = { attachments: resolvedAttachments };
-    return this.baseInteraction(2, user, data);
+    return this.baseInteraction(2, user, data, {}, place);
   }
 
   /** A member uses a message context-menu command on `message`. */
@@ -335,8 +436,8 @@ export class DiscordStandIn extends EventEmitter {
   }
 
   /** A member clicks a button on `message`. */
-  clickButton(user: StandInUser, message: StoredMessage, customId: string): InteractionRecord {
-    return this.baseInteraction(3, user, { custom_id: customId, component_type: 2 }, { message: this.toApiMessage(message) });
+  clickButton(user: StandInUser, message: StoredMessage, customId: string, place: InteractionPlace = 'guild'): InteractionRecord {
+    return this.baseInteraction(3, user, { custom_id: customId, component_type: 2 }, { message: this.toApiMessage(message) }, place);
   }
 
   /** A member picks `values` in the string select `customId` on `message`. */
@@ -380,16 +481,20 @@ export class DiscordStandIn extends EventEmitter {
       user_id: user.id,
       channel_id: msg?.channel_id ?? this.channelId,
       message_id: messageId,
-      guild_id: this.guildId,
+      ...(msg && msg.guild_id === null ? {} : { guild_id: msg?.guild_id ?? this.guildId }),
       emoji: { id: null, name: emoji },
       burst: false,
       type: 0,
     };
     if (!remove) {
-      d.member = { user, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 };
+      if (d.guild_id) d.member = { user, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 };
       d.message_author_id = msg?.author.id;
     }
-    this.dispatch(remove ? 'MESSAGE_REACTION_REMOVE' : 'MESSAGE_REACTION_ADD', d);
+    const t = remove ? 'MESSAGE_REACTION_REMOVE' : 'MESSAGE_REACTION_ADD';
+    if (msg && msg.guild_id === null) {
+      if (this.botIsIn(msg)) this.dispatchToShard(0, t, d); // the bot's DM; other DMs are not the bot's to see
+    } else if (!msg || msg.guild_id === this.guildId) this.dispatch(t, d); // a server without the bot sends it nothing
+
   }
 
   /** Send a dispatch to the gateway session of the shard that owns the test guild. */
@@ -397,6 +502,15 @@ export class DiscordStandIn extends EventEmitter {
     for (const s of this.sessions) {
       const [shardId, count] = s.shard;
       if (Number((BigInt(this.guildId) >> 22n) % BigInt(count)) !== shardId) continue;
+      s.seq += 1;
+      s.ws.send(JSON.stringify({ op: 0, t, s: s.seq, d }));
+    }
+  }
+
+  /** Send a dispatch to shard `shardId` (DMs and user-install interactions go to shard 0). */
+  dispatchToShard(shardId: number, t: string, d: any): void {
+    for (const s of this.sessions) {
+      if (s.shard[0] !== shardId) continue;
       s.seq += 1;
       s.ws.send(JSON.stringify({ op: 0, t, s: s.seq, d }));
     }
@@ -615,7 +729,7 @@ export class DiscordStandIn extends EventEmitter {
       switch (cb.type) {
         case 4:
         case 5:
-          message = this.newMessage(this.botUser, cb.data, files, rec.id, this.applicationId);
+          message = this.newMessage(this.botUser, cb.data, files, rec.id, this.applicationId, rec);
           if (cb.type === 5) message.flags |= 128; // LOADING
           rec.originalMessageId = message.id;
           break;
@@ -647,7 +761,7 @@ export class DiscordStandIn extends EventEmitter {
       if (!rec || r[1] !== this.applicationId) return send(404, { message: 'Unknown Webhook', code: 10015 });
       const which = r[3];
       if (!which && method === 'POST') {
-        const msg = this.newMessage(this.botUser, json ?? {}, files, rec.id, this.applicationId);
+        const msg = this.newMessage(this.botUser, json ?? {}, files, rec.id, this.applicationId, rec);
         rec.followUpIds.push(msg.id);
         this.emit('message', msg);
         return url.searchParams.get('wait') === 'false' ? send(204) : send(200, this.toApiMessage(msg));
@@ -672,6 +786,7 @@ export class DiscordStandIn extends EventEmitter {
       const emoji = decodeURIComponent(r[3]);
       if (method === 'PUT') {
         if ((msg.flags & 64) !== 0) return send(400, { message: 'Cannot react to an ephemeral message', code: 50083 });
+        if (!this.botIsIn(msg)) return send(403, { message: 'Missing Access', code: 50001 });
         this.react(this.botUser, msg.id, emoji);
         return send(204);
       }
@@ -679,6 +794,15 @@ export class DiscordStandIn extends EventEmitter {
         this.react(this.botUser, msg.id, emoji, true);
         return send(204);
       }
+    }
+    if ((r = /^\/channels\/(\d+)\/messages\/(\d+)\/reactions\/([^/]+)\/(\d+)$/.exec(route)) && method === 'DELETE') {
+      const msg = this.messages.get(r[2]);
+      if (!msg) return send(404, { message: 'Unknown Message', code: 10008 });
+      // removing someone else's reaction needs Manage Messages, which a bot never has in a DM
+      if (!this.botIsIn(msg) || msg.guild_id !== this.guildId || !this.manageMessages) return send(403, { message: 'Missing Permissions', code: 50013 });
+      const who = { id: r[4] } as StandInUser;
+      this.react(who, msg.id, decodeURIComponent(r[3]), true);
+      return send(204);
     }
     if ((r = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(route)) && method === 'GET') {
       const msg = this.messages.get(r[2]);
@@ -692,11 +816,16 @@ export class DiscordStandIn extends EventEmitter {
     return notFound();
   }
 
-  private newMessage(author: StandInUser, data: any, files: StoredFile[], interactionId: string | null, webhookId: string | null): StoredMessage {
+  /** Whether the bot is a member where `msg` is: the test guild, or a member's DM with the bot. */
+  private botIsIn(msg: StoredMessage): boolean {
+    return msg.guild_id === this.guildId || [...this.dmChannels.values()].includes(msg.channel_id);
+  }
+
+  private newMessage(author: StandInUser, data: any, files: StoredFile[], interactionId: string | null, webhookId: string | null, where?: InteractionRecord): StoredMessage {
     const msg: StoredMessage = {
       id: snowflake(),
-      channel_id: this.channelId,
-      guild_id: this.guildId,
+      channel_id: where?.channelId ?? this.channelId,
+      guild_id: where ? where.guildId : this.guildId,
       author,
       content: data.content ?? '',
       embeds: data.embeds ?? [],

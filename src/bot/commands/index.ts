@@ -31,8 +31,14 @@ export function translationCommand(name: string, description: string, imageHelp:
     .setName(name)
     .setDescription(description)
     .addAttachmentOption((o) => o.setName('image').setDescription(imageHelp).setRequired(true))
+    .addStringOption((o) =>
+      o
+        .setName('output')
+        .setDescription('face (default), your whole photo with the face blended back, or before/after side by side')
+        .addChoices({ name: 'face', value: 'face' }, { name: 'photo', value: 'photo' }, { name: 'side by side', value: 'side_by_side' }),
+    )
     .addBooleanOption((o) => o.setName('attention').setDescription('Overlay where the model looked (attention heatmap)'))
-    .addBooleanOption((o) => o.setName('side_by_side').setDescription('Show the input face next to the result'))
+    .addBooleanOption((o) => o.setName('side_by_side').setDescription('Same as output: side by side (kept for older habits)'))
     .addStringOption((o) =>
       o
         .setName('faces')

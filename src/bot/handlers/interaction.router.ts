@@ -12,6 +12,7 @@ import { friendlyMessage } from '../error-messages.ts';
 import { CustomId } from '../reply.render.ts';
 import { onForgetButton } from './forget.handler.ts';
 import { onReportButton, onReportNote, onReportSelect } from './report.handler.ts';
+import { onVariationButton } from './variation.handler.ts';
 
 export async function routeInteraction(ctx: BotContext, commands: Map<string, Command>, interaction: Interaction): Promise<void> {
   try {
@@ -24,6 +25,7 @@ export async function routeInteraction(ctx: BotContext, commands: Map<string, Co
     if (interaction.isButton()) {
       const prefix = interaction.customId.split(':')[0];
       if (prefix === CustomId.report) return await onReportButton(ctx, interaction);
+      if (prefix === CustomId.variation) return await onVariationButton(ctx, interaction);
       if (prefix === CustomId.forgetConfirm || prefix === CustomId.forgetCancel) return await onForgetButton(ctx, interaction);
     } else if (interaction.isStringSelectMenu()) {
       if (interaction.customId.startsWith(`${CustomId.reportSelect}:`)) return await onReportSelect(ctx, interaction);
@@ -43,8 +45,11 @@ export async function routeInteraction(ctx: BotContext, commands: Map<string, Co
 async function answerError(ctx: BotContext, interaction: RepliableInteraction, err: unknown): Promise<void> {
   const content = friendlyMessage(err, ctx.limits);
   try {
-    if (interaction.deferred && !interaction.replied) await interaction.editReply({ content, embeds: [], components: [], files: [] });
-    else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+    if (interaction.deferred && !interaction.replied) {
+      // a deferred reply may be public: take it away and tell only the member
+      await interaction.deleteReply().catch(() => undefined);
+      await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+    } else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
     else await interaction.reply({ content, flags: MessageFlags.Ephemeral });
   } catch (e) {
     ctx.log.warn({ err: e }, 'could not send the error message');
