@@ -237,6 +237,10 @@ describe('output modes, variations and user installs (pglite)', () => {
       const cb = await h.standIn.waitForCallback(rec);
       expect(cb.data.flags).toBe(EPHEMERAL);
       expect(cb.data.embeds[0].fields.find((f: { name: string }) => f.name === 'Privacy').value).toContain('never stored');
+      // a picture of each output mode
+      expect(cb.files.map((f) => f.filename)).toEqual(['output-face.jpg', 'output-photo.jpg', 'output-side-by-side.jpg']);
+      expect(cb.data.embeds.slice(1).map((e: { image: { url: string } }) => e.image.url)).toEqual(cb.files.map((f) => `attachment://${f.filename}`));
+      for (const f of cb.files) expect(f.bytes.length).toBeLessThan(200 * 1024);
     });
   });
 
