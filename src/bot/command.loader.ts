@@ -39,6 +39,8 @@ export const CONTEXTS = [InteractionContextType.Guild, InteractionContextType.Bo
 export async function commandDefinitions(scope: 'global' | 'guild' = 'global'): Promise<RESTPostAPIApplicationCommandsJSONBody[]> {
   return [...(await loadCommands()).values()].map((c) => {
     const json = c.data.toJSON();
-    return scope === 'guild' ? json : { integration_types: INTEGRATION_TYPES, contexts: CONTEXTS, ...json };
+    if (scope === 'guild') return json;
+    // the builders emit these keys as undefined when unset, so fill them explicitly
+    return { ...json, integration_types: json.integration_types ?? INTEGRATION_TYPES, contexts: json.contexts ?? CONTEXTS };
   });
 }
