@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decodeUnchecked, encodeJpeg, resizeTo } from '../src/inference/image.adapter.ts';
+import { decodeUnchecked, encodeJpeg, resizeTo } from '../src/media/media.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shared = path.resolve(repo, '../shared');

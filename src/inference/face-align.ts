@@ -11,7 +11,7 @@
  * offsets are not documented to that precision.
  */
 import type { Detection } from './face-box.ts';
-import type { RawImage, Rect } from './image.adapter.ts';
+import type { RawImage, Rect } from '../media/media.ts';
 
 /** A square crop of the picture, possibly turned: image point = centre + R(angle)·(u − side/2, v − side/2). */
 export interface CropGeometry {

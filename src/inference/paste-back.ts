@@ -9,7 +9,7 @@
  * the crop, including a turned (aligned) crop, and must leave unblended pixels byte-identical.
  */
 import { type CropGeometry, coveredRect, imageToCrop, sampleBilinear } from './face-align.ts';
-import type { RawImage } from './image.adapter.ts';
+import type { RawImage } from '../media/media.ts';
 
 /** Width of the feathered border as a fraction of the crop side. */
 export const FEATHER_FRACTION = 0.12;

@@ -11,7 +11,7 @@ import { BlazeFaceDetector } from './blazeface.detector.ts';
 import { alignedGeometry, type CropGeometry, geometryOfRect, warpCrop } from './face-align.ts';
 import { centerSquare, type Detection, squareCrop } from './face-box.ts';
 import { GeneratorRunner } from './generator.runner.ts';
-import { cropResize, decodeImage, encodePng, grid, hconcat, type IntakeLimits, type RawImage, type Rect, resizeGray, resizeSquare, resizeTo } from './image.adapter.ts';
+import { cropResize, decodeImage, encodePng, grid, hconcat, type IntakeLimits, type RawImage, type Rect, resizeGray, resizeSquare, resizeTo } from '../media/media.ts';
 import { InferenceError } from './inference.errors.ts';
 import type { Direction, FaceBox, OutputMode, TranslateOptions, TranslateResult } from './inference.types.ts';
 import { type MetadataOverrides, ModelRegistry, SingleModelRegistry } from './model.registry.ts';

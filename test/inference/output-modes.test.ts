@@ -8,13 +8,16 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { imageToCrop } from '../../src/inference/face-align.ts';
-import { decodeUnchecked, type RawImage } from '../../src/inference/image.adapter.ts';
+import { decodeUnchecked, type RawImage } from '../../src/media/media.ts';
 import { TranslatePipeline } from '../../src/inference/translate.pipeline.ts';
 import { exportedTestModels, installModel, tempModelsDir } from '../helpers/models.ts';
 import { astronautPng, noFaceImage } from './sample-images.ts';
 import { BIG, PLACE, syntheticPicture } from './synthetic-face.ts';
 
-const px = (img: RawImage, x: number, y: number) => img.data.readUIntBE(3 * (y * img.width + x), 3);
+const px = (img: RawImage, x: number, y: number) => {
+  const o = 3 * (y * img.width + x);
+  return (img.data[o] << 16) | (img.data[o + 1] << 8) | img.data[o + 2];
+};
 
 let sut: TranslatePipeline;
 /** The face centre in astronaut.png as the pipeline finds it (box crop centre). */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { alignedGeometry, cropToImage, eyeLineAngle, geometryOfRect, imageToCrop, warpCrop } from '../../src/inference/face-align.ts';
-import type { RawImage } from '../../src/inference/image.adapter.ts';
+import type { RawImage } from '../../src/media/media.ts';
 import { cappedSize, featherWeight, pasteFaces } from '../../src/inference/paste-back.ts';
 
 /** Deterministic noise picture (a smooth gradient plus a per-pixel pattern), so every byte is distinctive. */

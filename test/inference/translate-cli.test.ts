@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportedTestModels, installModel, repoRoot, tempModelsDir, type TestModels, writeModelWithoutMetadata } from '../helpers/models.ts';
 import { astronautPath, noFaceImage } from './sample-images.ts';
-import { decodeUnchecked } from '../../src/inference/image.adapter.ts';
+import { decodeUnchecked } from '../../src/media/media.ts';
 import { PLACE, syntheticPicture } from './synthetic-face.ts';
 
 let models: TestModels;
@@ -118,7 +119,7 @@ describe('webtoon translate', () => {
     for (let i = 0; i < before.width * before.height; i++) {
       const x = i % before.width;
       const y = Math.floor(i / before.width);
-      if (before.data.compare(after.data, 3 * i, 3 * i + 3, 3 * i, 3 * i + 3) === 0) continue;
+      if (before.data[3 * i] === after.data[3 * i] && before.data[3 * i + 1] === after.data[3 * i + 1] && before.data[3 * i + 2] === after.data[3 * i + 2]) continue;
       if (x >= box.x && x < box.x + box.width && y >= box.y && y < box.y + box.height) inside++;
       else outside++;
     }
@@ -138,6 +139,17 @@ describe('webtoon translate', () => {
     const both = await webtoon(['translate', astronautPath, '-o', out, '--output', 'photo', '--side-by-side']);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--side-by-side contradicts --output photo/);
+  });
+
+  it('serves a model exported by plain torch.onnx.export (no metadata, static 128² input): version from name + hash, size from the graph', async () => {
+    const torchModel = path.join(repoRoot, 'test/fixtures/onnx/torch-light-ngf8-nb2-a2b-128.onnx');
+    const hash = createHash('sha256').update(readFileSync(torchModel)).digest('hex').slice(0, 8);
+    const out = path.join(tempModelsDir('webtoon-cli-'), 'torch.png');
+    const r = await webtoon(['translate', astronautPath, '-o', out, '--model', torchModel, '--direction', 'a2b', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ direction: 'a2b', modelVersion: `torch-light-ngf8-nb2-a2b-128-${hash}`, facesFound: 1 });
+    expect((await sharp(readFileSync(out)).metadata()).format).toBe('png');
   });
 
   it('exits 2 on a bad option value', async () => {
