@@ -3,7 +3,7 @@
  * writes one generator of our checkpoint as a verified ONNX file and prints a JSON summary on stdout.
  */
 import type { Command } from 'commander';
-import type { Direction } from '../../training/onnx/exporter.ts';
+import type { Direction } from '../../shared/direction.ts';
 
 interface ExportFlags {
   direction?: string;
@@ -37,8 +37,8 @@ export default function register(program: Command): void {
     .option('--eval-fraction <f>', 'share of crops held out for the quality measurement (default 0.25)')
     .action(async (checkpoint: string, flags: ExportFlags) => {
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
-      const { exportGenerator } = await import('../../training/onnx/exporter.ts');
-      const { ExportError } = await import('../../training/onnx/export-error.ts');
+      const { exportGenerator } = await import('../../training/export/exporter.ts');
+      const { ExportError } = await import('../../training/training.errors.ts');
       if (flags.quantize !== undefined && flags.quantize !== 'int8') {
         throw new ExportError('BAD_OPTION', `--quantize supports only int8, got "${flags.quantize}"`, { quantize: flags.quantize });
       }

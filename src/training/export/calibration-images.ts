@@ -13,7 +13,7 @@ import { centerSquare, type Detection, squareCrop } from '../../inference/face-b
 import { cropResize, decodeImage } from '../../inference/image.adapter.ts';
 import { InferenceError } from '../../inference/inference.errors.ts';
 import { toNchwBatch } from '../../inference/tensor.ts';
-import { ExportError } from '../onnx/export-error.ts';
+import { ExportError } from '../training.errors.ts';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif']);
 

@@ -4,9 +4,9 @@
  */
 import { moduleLogger } from '../../logger.ts';
 import type { StateDict } from '../tensors.ts';
-import { ExportError } from '../onnx/export-error.ts';
-import { buildGeneratorGraph, type GeneratorGraphConfig } from '../onnx/generator-graph.ts';
-import type { ModelOptions } from '../onnx/graph-builder.ts';
+import { ExportError } from '../training.errors.ts';
+import { buildGeneratorGraph, type GeneratorGraphConfig } from './generator-graph.ts';
+import type { ModelOptions } from './graph-builder.ts';
 import { loadCalibrationCrops, splitCrops, type CalibrationCrop } from './calibration-images.ts';
 import {
   addTapOutputs,

@@ -18,9 +18,9 @@
  */
 import { createModel } from '../../inference/ort.adapter.ts';
 import type { NamedTensor } from '../tensors.ts';
-import type { GraphBuilder } from '../onnx/graph-builder.ts';
-import { attr, DataType } from '../onnx/graph-builder.ts';
-import type { LinearOpHook } from '../onnx/generator-graph.ts';
+import type { GraphBuilder } from './graph-builder.ts';
+import { attr, DataType } from './graph-builder.ts';
+import type { LinearOpHook } from './generator-graph.ts';
 
 /** A calibrated activation range. */
 export interface ActivationRange {
