@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
-import { createModel, type OrtModel } from '../src/inference/ort.adapter.ts';
+import { createModel, type OrtModel } from '../src/onnx/runtime.ts';
 import { exportGenerator } from '../src/training/export/exporter.ts';
 import { readOnnxHeader } from '../src/onnx/proto.ts';
 import { loadCalibrationCrops, splitCrops } from '../src/training/export/calibration-images.ts';

@@ -10,7 +10,7 @@ import { loadConfig } from '../../config.ts';
 import { AnimeFaceDetector } from '../../inference/anime.detector.ts';
 import { BlazeFaceDetector } from '../../inference/blazeface.detector.ts';
 import { centerSquare, type Detection, squareCrop } from '../../inference/face-box.ts';
-import { cropResize, decodeImage } from '../../inference/image.adapter.ts';
+import { cropResize, decodeImage } from '../../media/media.ts';
 import { InferenceError } from '../../inference/inference.errors.ts';
 import { toNchwBatch } from '../../inference/tensor.ts';
 import { ExportError } from '../training.errors.ts';

@@ -16,7 +16,7 @@
  * Written here rather than taken from a library: the only quantiser that writes QDQ ONNX is onnxruntime's
  * Python package (not installable here, and not TypeScript), and the graph is our own exporter's.
  */
-import { createModel } from '../../inference/ort.adapter.ts';
+import { createModel } from '../../onnx/runtime.ts';
 import type { NamedTensor } from '../tensors.ts';
 import type { GraphBuilder } from './graph-builder.ts';
 import { attr, DataType } from './graph-builder.ts';
