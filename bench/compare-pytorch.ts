@@ -2,6 +2,7 @@
  * `npm run bench:compare [-- options]`: our implementation vs the PyTorch reference on the same machine,
  * interleaved in one process sequence so both sides see the same machine load. Prints one JSON object.
  *
+ *   --precisions fp32,int8  our generator's precisions (int8: `--quantize int8`, calibrated on the face-api demo photos)
  *   --batches 1,4,8      generator batch sizes (light, ngf 64, 4 blocks, 256², random weights)
  *   --infer-runs 2       timed generator runs per batch size, after one warm-up run (median reported)
  *   --train-ngf 32,64    training widths (light, 4 blocks, 128², batch 1, ndf = ngf, D 7/5 layers)
@@ -30,7 +31,7 @@ import { GeneratorRunner } from '../src/inference/generator.runner.ts';
 import { decodeUnchecked, resizeTo } from '../src/media/media.ts';
 import { loadModelInfo } from '../src/inference/model.registry.ts';
 import { providerFailures } from '../src/onnx/runtime.ts';
-import { exportBenchModel } from './bench-model.ts';
+import { exportPrecisions, type Precision } from './precision.ts';
 import { selectBackend, type BackendPreference } from '../src/training/backend.ts';
 import { resolveTrainOptions, useLowMemory } from '../src/training/trainer/options.ts';
 import { buildNetworks } from '../src/training/trainer/trainer.ts';
@@ -48,6 +49,7 @@ const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const list = (s: string): number[] => s.split(',').map(Number);
 
 const batches = list(arg('batches', '1,4,8'));
+const precisions = arg('precisions', 'fp32,int8').split(',') as Precision[];
 const inferRuns = Number(arg('infer-runs', '2'));
 const trainWidths = list(arg('train-ngf', '32,64'));
 const trainRuns = Number(arg('train-runs', '1'));
@@ -125,6 +127,7 @@ interface TorchBench {
   threads: number;
   loadavg1: number;
   generatorMsPerImage?: Record<string, number>;
+  generatorCpuMsPerImage?: Record<string, number>;
   train?: TorchTrain[];
 }
 
@@ -151,6 +154,8 @@ interface OurInfer {
   onnxRunMsPerImage: Record<string, number>;
   /** Every timed run's ONNX ms per image. */
   onnxRunMsPerImageRuns: Record<string, number[]>;
+  /** Process CPU time per image of the runner call (median). */
+  cpuMsPerImage: Record<string, number>;
   loadavg1: number;
 }
 
@@ -161,27 +166,33 @@ async function ourInfer(modelFile: string, threads: number): Promise<OurInfer> {
   const msPerImage: Record<string, number> = {};
   const onnxRunMsPerImage: Record<string, number> = {};
   const runs: Record<string, number[]> = {};
+  const cpuMs: Record<string, number> = {};
   try {
     for (const b of batches) {
       const crops = Array.from({ length: b }, () => crop);
       await runner.runBatch(info, crops); // warm-up (and session creation on the first)
       const wall: number[] = [];
       const run: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < inferRuns; i++) {
+        const c0 = process.cpuUsage();
         const t = performance.now();
         const out = await runner.runBatch(info, crops);
         wall.push((performance.now() - t) / b);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000 / b);
         run.push(out[0].runMs / b);
       }
       msPerImage[`batch${b}`] = r1(median(wall));
       onnxRunMsPerImage[`batch${b}`] = r1(median(run));
       runs[`batch${b}`] = run.map(r1);
+      cpuMs[`batch${b}`] = r1(median(cpu));
       note({ side: 'ours', infer: `batch${b}`, msPerImage: msPerImage[`batch${b}`], onnxRunMsPerImage: onnxRunMsPerImage[`batch${b}`] });
     }
   } finally {
     await runner.dispose();
   }
-  return { msPerImage, onnxRunMsPerImage, onnxRunMsPerImageRuns: runs, loadavg1: r2(os.loadavg()[0]) };
+  return { msPerImage, onnxRunMsPerImage, onnxRunMsPerImageRuns: runs, cpuMsPerImage: cpuMs, loadavg1: r2(os.loadavg()[0]) };
 }
 
 interface OurTrain {
@@ -241,24 +252,27 @@ note({ check: checkSummary });
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'webtoon-compare-'));
-const modelFile = skipInfer ? '' : await exportBenchModel(tmp);
+const modelFiles = skipInfer ? null : await exportPrecisions(tmp, precisions, config.ORT_THREADS || 2);
 const backend = skipTrain ? null : await selectBackend(backendPref);
 
-const inferRounds: { ours: OurInfer; torch: TorchBench }[] = [];
+const inferRounds: { ours: Partial<Record<Precision, OurInfer>>; torch: TorchBench }[] = [];
 const trainRounds = new Map<number, { ours: OurTrain; torch: TorchTrain & { loadavg1: number } }[]>(trainWidths.map((n) => [n, []]));
 const loadSamples: number[] = [r2(os.loadavg()[0])];
 try {
   for (let round = 0; round < rounds; round++) {
     const oursFirst = round % 2 === 1;
     if (!skipInfer) {
-      let ours: OurInfer;
+      const ours: Partial<Record<Precision, OurInfer>> = {};
       let torch: TorchBench;
+      const runOurs = async (): Promise<void> => {
+        for (const p of precisions) ours[p] = await ourInfer((modelFiles as Record<Precision, string>)[p], config.ORT_THREADS);
+      };
       if (oursFirst) {
-        ours = await ourInfer(modelFile, config.ORT_THREADS);
+        await runOurs();
         torch = torchInfer();
       } else {
         torch = torchInfer();
-        ours = await ourInfer(modelFile, config.ORT_THREADS);
+        await runOurs();
       }
       note({ side: 'pytorch', infer: torch.generatorMsPerImage });
       inferRounds.push({ ours, torch });
@@ -291,17 +305,27 @@ try {
 function inferenceSummary(): Record<string, unknown> | null {
   if (inferRounds.length === 0) return null;
   const perBatch: Record<string, unknown> = {};
+  const perPrecision: Record<string, Record<string, unknown>> = {};
+  for (const p of precisions) perPrecision[p] = {};
   for (const b of batches) {
     const key = `batch${b}`;
-    const oursRun = r1(median(inferRounds.map((r) => r.ours.onnxRunMsPerImage[key])));
-    const oursWall = r1(median(inferRounds.map((r) => r.ours.msPerImage[key])));
     const torch = r1(median(inferRounds.map((r) => r.torch.generatorMsPerImage?.[key] ?? Number.NaN)));
-    perBatch[key] = {
-      oursOnnxRunMsPerImage: oursRun,
-      oursRunnerMsPerImage: oursWall,
-      pytorchMsPerImage: torch,
-      speedupOursVsPytorch: r2(torch / oursRun),
-    };
+    const torchCpu = r1(median(inferRounds.map((r) => r.torch.generatorCpuMsPerImage?.[key] ?? Number.NaN)));
+    for (const p of precisions) {
+      const oursRun = r1(median(inferRounds.map((r) => r.ours[p]?.onnxRunMsPerImage[key] ?? Number.NaN)));
+      const oursWall = r1(median(inferRounds.map((r) => r.ours[p]?.msPerImage[key] ?? Number.NaN)));
+      const oursCpu = r1(median(inferRounds.map((r) => r.ours[p]?.cpuMsPerImage[key] ?? Number.NaN)));
+      perPrecision[p][key] = {
+        oursOnnxRunMsPerImage: oursRun,
+        oursRunnerMsPerImage: oursWall,
+        oursCpuMsPerImage: oursCpu,
+        pytorchMsPerImage: torch,
+        pytorchCpuMsPerImage: torchCpu,
+        speedupOursVsPytorch: r2(torch / oursRun),
+        cpuTimeSpeedupOursVsPytorch: r2(torchCpu / oursCpu),
+      };
+    }
+    perBatch[key] = perPrecision[precisions[0]][key];
   }
   const b1 = perBatch[`batch${batches[0]}`] as { speedupOursVsPytorch: number };
   return {
@@ -309,6 +333,7 @@ function inferenceSummary(): Record<string, unknown> | null {
     ours: `ONNX Runtime (onnxruntime-node), CPU provider, intra-op threads ${config.ORT_THREADS || 'ORT default'}`,
     pytorch: `bench/pytorch reference, torch ${torchVersion}, eval + no_grad, threads ${inferRounds[0].torch.threads}`,
     perBatch,
+    perPrecision,
     target: {
       rule: `PyTorch ms / our ms ≥ ${INFER_TARGET_SPEEDUP} at batch ${batches[0]} (ONNX run vs forward)`,
       speedup: b1.speedupOursVsPytorch,

@@ -7,6 +7,7 @@
  *   - peak RSS of the process (main thread + worker).
  *
  *   npm run bench:inference -- [--model file.onnx] [--runs 5] [--requests 48] [--concurrency 16]
+ *   npm run bench:inference -- --precision fp32,fp16,int8 [--runs 5] [--threads 2]   (see bench/precision.ts)
  *
  * Without --model it exports a light U-GAT-IT generator (ngf 64, 4 blocks, 256², random weights:
  * speed does not depend on the weights) with our exporter into a temporary folder.
@@ -26,6 +27,24 @@ import { providerFailures } from '../src/onnx/runtime.ts';
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const precisionArg = arg('precision');
+if (precisionArg !== undefined) {
+  const precisions = precisionArg.split(',');
+  const bad = precisions.filter((p) => !['fp32', 'fp16', 'int8'].includes(p));
+  if (bad.length > 0 || precisions.length === 0) {
+    process.stderr.write(`bench:inference: --precision takes fp32, fp16 and/or int8 (comma-separated), got "${precisionArg}"\n`);
+    process.exit(2);
+  }
+  const { benchPrecisions } = await import('./precision.ts');
+  const out = await benchPrecisions({
+    precisions: precisions as ('fp32' | 'fp16' | 'int8')[],
+    runs: Number(arg('runs') ?? 5),
+    threads: Number(arg('threads') ?? 2),
+  });
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.exit(0);
 }
 
 const runs = Number(arg('runs') ?? 5);

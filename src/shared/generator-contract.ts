@@ -49,7 +49,17 @@ export const METADATA_KEYS = {
   light: { required: false, type: "'true' | 'false'", doc: 'light (global-pooled MLP) or full U-GAT-IT' },
   ngf: { required: false, type: 'positive integer', doc: 'base channel count' },
   n_blocks: { required: false, type: 'positive integer', doc: 'residual blocks' },
-  precision: { required: false, type: "'fp32' | 'fp16'", doc: 'weight precision' },
+  precision: { required: false, type: "'fp32' | 'fp16' | 'int8'", doc: 'weight precision (int8: static QDQ quantisation)' },
+  quantization: { required: false, type: 'string', doc: 'int8 scheme, e.g. qdq-static/u8-activations-per-tensor/s8-weights-per-channel/int32-bias' },
+  quant_calibration: { required: false, type: "'minmax' | 'percentile-<p>'", doc: 'how int8 activation ranges were calibrated' },
+  quant_calibration_crops: { required: false, type: 'positive integer', doc: 'face crops used to calibrate' },
+  quant_eval_crops: { required: false, type: 'positive integer', doc: 'held-out crops the quality was measured on' },
+  quant_psnr_db: { required: false, type: 'number', doc: 'PSNR (dB, peak 255) of the int8 output against the fp32 export on the held-out crops' },
+  quant_mean_abs_diff: { required: false, type: 'number', doc: 'mean |int8 − fp32| of the output, pixel units (0..255)' },
+  quant_max_abs_diff: { required: false, type: 'number', doc: 'max |int8 − fp32| of the output, pixel units (0..255)' },
+  quant_psnr_floor: { required: false, type: 'number', doc: 'the PSNR floor the model had to pass' },
+  quant_float_ops: { required: false, type: 'comma-separated weight names', doc: 'Conv/Gemm ops left in float' },
+  quant_ops: { required: false, type: 'non-negative integer', doc: 'Conv/Gemm ops quantised' },
 } as const;
 
 /** The typed metadata a generator carries (what the exporter writes). */
@@ -61,7 +71,7 @@ export interface GeneratorMetadata {
   light?: boolean;
   ngf?: number;
   nBlocks?: number;
-  precision?: 'fp32' | 'fp16';
+  precision?: 'fp32' | 'fp16' | 'int8';
 }
 
 /** Encode typed metadata as `metadata_props` strings (extra keys such as provenance are appended as given). */

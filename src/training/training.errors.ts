@@ -45,7 +45,10 @@ export type ExportErrorCode =
   | 'UNSUPPORTED_VARIANT'
   | 'TOO_LARGE'
   | 'VERIFY_FAILED'
-  | 'CONTRACT_VIOLATION';
+  | 'CONTRACT_VIOLATION'
+  | 'CALIBRATION_NOT_FOUND'
+  | 'CALIBRATION_EMPTY'
+  | 'QUALITY_TOO_LOW';
 
 /** An ONNX export problem; the name renders as `ExportError[VERIFY_FAILED]`. No file is left behind when thrown. */
 export class ExportError extends AppError<ExportErrorCode> {}

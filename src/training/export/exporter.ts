@@ -15,7 +15,8 @@ import { isDirection, type Direction } from '../../shared/direction.ts';
 import { type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
 import { ExportError } from '../training.errors.ts';
 import { buildGeneratorGraph, ONNX_IR_VERSION, ONNX_OPSET, type GeneratorGraphConfig } from './generator-graph.ts';
-import { metadataAppendix } from './graph-builder.ts';
+import { metadataAppendix, type ModelOptions } from './graph-builder.ts';
+import type { Int8Options } from './quantize-generator.ts';
 import { verifyGenerator, type GeneratorReference, type VerifyResult } from './verify.ts';
 
 const log = moduleLogger('onnx-export');
@@ -63,6 +64,11 @@ export type ExportGeneratorOptions = ExportSource & {
   reference?: (state: StateDict, cfg: GeneratorGraphConfig) => Promise<GeneratorReference>;
   /** Override the tolerance (default {@link FP32_TOLERANCE} or {@link FP16_TOLERANCE}). */
   tolerance?: number;
+  /**
+   * Write a static int8 (QDQ) model instead: calibrated on real crops, measured against the verified fp32
+   * graph on held-out crops, refused (QUALITY_TOO_LOW, nothing written) below the PSNR floor.
+   */
+  int8?: Int8Options;
 };
 
 /** What {@link exportGenerator} wrote. */
@@ -105,6 +111,11 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
   }
   const fp16 = !!opts.fp16;
   const cfg = source.config;
+  if (opts.int8) {
+    if (fp16) throw new ExportError('BAD_OPTION', 'choose one of fp16 and int8, not both', {});
+    const { checkInt8Options } = await import('./quantize-generator.ts');
+    checkInt8Options(opts.int8);
+  }
 
   const started = Date.now();
   const { builder, weightBytes } = buildGeneratorGraph(source.generator, cfg, { fp16 });
@@ -119,14 +130,15 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
       exporter: `${EXPORTER_NAME}/${EXPORTER_VERSION}`,
     },
   );
-  const modelBytes = builder.toModelBytes({
+  const modelOptions: ModelOptions = {
     irVersion: ONNX_IR_VERSION,
     opsetVersion: ONNX_OPSET,
     producerName: EXPORTER_NAME,
     producerVersion: EXPORTER_VERSION,
     docString: `U-GAT-IT ResnetGenerator (${cfg.variant}, ${cfg.light ? 'light' : 'full'}) ${direction}`,
     metadata,
-  });
+  };
+  let modelBytes = builder.toModelBytes(modelOptions);
   log.debug({ bytes: modelBytes.byteLength, weightBytes, ms: Date.now() - started }, 'graph encoded');
 
   let verification: VerifyResult | null = null;
@@ -155,6 +167,14 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
     stamp.verify_tolerance = String(tolerance);
     stamp.verify_reference = verification.reference;
     stamp.verify_batch = `${verification.batch}x3x${verification.size}x${verification.size} seed ${verification.seed}`;
+  }
+  if (opts.int8) {
+    // the verified fp32 graph is the reference the int8 model is measured against
+    const { quantizeGenerator } = await import('./quantize-generator.ts');
+    const q = await quantizeGenerator({ generator: source.generator, cfg, direction, fp32Model: modelBytes, modelOptions, options: opts.int8 });
+    modelBytes = q.modelBytes;
+    metadata.precision = 'int8';
+    Object.assign(stamp, q.stamp);
   }
   const appendix = metadataAppendix(stamp);
   Object.assign(metadata, stamp);

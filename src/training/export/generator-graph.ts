@@ -29,6 +29,29 @@ export interface GeneratorGraphConfig {
 export interface GeneratorGraphOptions {
   /** Store weights as float16 and Cast them to float32 inside the graph (I/O stays float32). */
   fp16?: boolean;
+  /**
+   * Called around every Conv and every MLP Gemm (the int8 quantiser: observe activations for calibration, or
+   * insert QuantizeLinear/DequantizeLinear). Normalisation, CAM and elementwise layers stay float.
+   */
+  linearHook?: LinearOpHook;
+}
+
+/**
+ * Rewrites the inputs and output of one Conv/Gemm. `op` is the op's weight name (`DownBlock.1.weight`), a
+ * stable key across graph builds. A method returning `undefined` leaves that operand as it is (float).
+ */
+export interface LinearOpHook {
+  /**
+   * The tensor the op reads, given its float input `x` and `move`, the value-preserving data movement
+   * (reflection Pad, nearest Resize) to apply to it in any element type; undefined for Gemm.
+   */
+  input(g: GraphBuilder, x: string, op: string, move?: (t: string) => string): string;
+  /** The weight as the op reads it (e.g. DequantizeLinear of int8), or undefined for the float weight. */
+  weight(g: GraphBuilder, op: string, w: NamedTensor, kind: 'conv' | 'gemm'): string | undefined;
+  /** The bias as the op reads it, or undefined for the float bias. */
+  bias(g: GraphBuilder, op: string, b: NamedTensor): string | undefined;
+  /** What downstream layers read, given the op's float output. */
+  output(g: GraphBuilder, y: string, op: string): string;
 }
 
 export const ONNX_OPSET = 17;
@@ -101,7 +124,7 @@ export function buildGeneratorGraph(state: StateDict, cfg: GeneratorGraphConfig,
   }
   validateGeneratorState(state, cfg);
   const g = new GraphBuilder(`ugatit_generator_${cfg.light ? 'light' : 'full'}`);
-  const gen = new GeneratorOps(g, state, !!opts.fp16);
+  const gen = new GeneratorOps(g, state, !!opts.fp16, opts.linearHook);
   const { ngf, n_blocks: nBlocks, light, img_size: size } = cfg;
 
   // light mode is fully convolutional apart from global pooling, so H and W may vary; full mode's FC.0 pins them
@@ -110,26 +133,27 @@ export function buildGeneratorGraph(state: StateDict, cfg: GeneratorGraphConfig,
   let x = g.input('input', DataType.FLOAT, ['N', 3, hDim, wDim]);
 
   // encoder: stem, two stride-2 downsamplings, n_blocks residual blocks (IN is affine-free, biased variance)
-  x = gen.relu(gen.instanceNorm(gen.conv(gen.reflectPad(x, 3), 'DownBlock.1.weight', 1), ngf));
-  x = gen.relu(gen.instanceNorm(gen.conv(gen.reflectPad(x, 1), 'DownBlock.5.weight', 2), ngf * 2));
-  x = gen.relu(gen.instanceNorm(gen.conv(gen.reflectPad(x, 1), 'DownBlock.9.weight', 2), ngf * 4));
+  x = gen.relu(gen.instanceNorm(gen.conv(x, 'DownBlock.1.weight', 1, { pad: 3 }), ngf));
+  x = gen.relu(gen.instanceNorm(gen.conv(x, 'DownBlock.5.weight', 2, { pad: 1 }), ngf * 2));
+  x = gen.relu(gen.instanceNorm(gen.conv(x, 'DownBlock.9.weight', 2, { pad: 1 }), ngf * 4));
   const c = ngf * 4;
   for (let i = 0; i < nBlocks; i++) {
     const p = `DownBlock.${12 + i}.conv_block`;
-    let y = gen.relu(gen.instanceNorm(gen.conv(gen.reflectPad(x, 1), `${p}.1.weight`, 1), c));
-    y = gen.instanceNorm(gen.conv(gen.reflectPad(y, 1), `${p}.5.weight`, 1), c);
+    let y = gen.relu(gen.instanceNorm(gen.conv(x, `${p}.1.weight`, 1, { pad: 1 }), c));
+    y = gen.instanceNorm(gen.conv(y, `${p}.5.weight`, 1, { pad: 1 }), c);
     x = g.op('Add', [x, y], {}, 'res_add');
   }
 
   // CAM: separate bias-free GAP and GMP Linears give the logits; their raw weights rescale the channels
-  const gapLogit = gen.linear(g.op('Flatten', [g.op('GlobalAveragePool', [x])], { axis: attr.int(1) }), 'gap_fc.weight');
-  const gmpLogit = gen.linear(g.op('Flatten', [g.op('GlobalMaxPool', [x])], { axis: attr.int(1) }), 'gmp_fc.weight');
+  // (their weights also rescale the channels below, so these two Gemms stay float)
+  const gapLogit = gen.linear(g.op('Flatten', [g.op('GlobalAveragePool', [x])], { axis: attr.int(1) }), 'gap_fc.weight', false);
+  const gmpLogit = gen.linear(g.op('Flatten', [g.op('GlobalMaxPool', [x])], { axis: attr.int(1) }), 'gmp_fc.weight', false);
   const camLogit = g.op('Concat', [gapLogit, gmpLogit], { axis: attr.int(1) }, 'cam_concat');
   const perChannel = g.constI64([1, -1, 1, 1], 'shape_1c11');
   const xGap = g.op('Mul', [x, g.op('Reshape', [gen.weight('gap_fc.weight'), perChannel])], {}, 'x_gap');
   const xGmp = g.op('Mul', [x, g.op('Reshape', [gen.weight('gmp_fc.weight'), perChannel])], {}, 'x_gmp');
   x = g.op('Concat', [xGap, xGmp], { axis: attr.int(1) }, 'cam_features');
-  x = gen.relu(gen.conv(x, 'conv1x1.weight', 1, 'conv1x1.bias'));
+  x = gen.relu(gen.conv(x, 'conv1x1.weight', 1, { bias: 'conv1x1.bias' }));
   const heatmap = g.op('ReduceSum', [x, g.constI64([1], 'axes_1')], { keepdims: attr.int(1) }, 'heatmap_sum');
 
   // γ/β MLP: full mode flattens the bottleneck in (C,H,W) order, light mode global-average-pools it
@@ -143,9 +167,9 @@ export function buildGeneratorGraph(state: StateDict, cfg: GeneratorGraphConfig,
   // decoder residual blocks with AdaILN (one γ/β pair shared by all of them)
   for (let i = 1; i <= nBlocks; i++) {
     const p = `UpBlock1_${i}`;
-    let y = gen.conv(gen.reflectPad(x, 1), `${p}.conv1.weight`, 1);
+    let y = gen.conv(x, `${p}.conv1.weight`, 1, { pad: 1 });
     y = gen.relu(gen.affine(gen.layerInstanceNorm(y, `${p}.norm1.rho`), gamma, beta));
-    y = gen.conv(gen.reflectPad(y, 1), `${p}.conv2.weight`, 1);
+    y = gen.conv(y, `${p}.conv2.weight`, 1, { pad: 1 });
     y = gen.affine(gen.layerInstanceNorm(y, `${p}.norm2.rho`), gamma, beta);
     x = g.op('Add', [x, y], {}, 'res_add');
   }
@@ -155,11 +179,10 @@ export function buildGeneratorGraph(state: StateDict, cfg: GeneratorGraphConfig,
     ['UpBlock2.2.weight', 'UpBlock2.3'],
     ['UpBlock2.7.weight', 'UpBlock2.8'],
   ]) {
-    x = gen.upsample2x(x);
-    x = gen.conv(gen.reflectPad(x, 1), conv, 1);
+    x = gen.conv(x, conv, 1, { upsample: true, pad: 1 });
     x = gen.relu(gen.affine(gen.layerInstanceNorm(x, `${norm}.rho`), gen.weight(`${norm}.gamma`), gen.weight(`${norm}.beta`)));
   }
-  x = g.op('Tanh', [gen.conv(gen.reflectPad(x, 3), 'UpBlock2.11.weight', 1)]);
+  x = g.op('Tanh', [gen.conv(x, 'UpBlock2.11.weight', 1, { pad: 3 })]);
 
   const h4: Dim = light ? 'H_div_4' : size / 4;
   const w4: Dim = light ? 'W_div_4' : size / 4;
@@ -177,6 +200,7 @@ class GeneratorOps {
     private readonly g: GraphBuilder,
     private readonly state: StateDict,
     private readonly fp16: boolean,
+    private readonly hook?: LinearOpHook,
   ) {}
 
   /** The float32 tensor name of an official weight, adding its initializer (and fp16 Cast) on first use. */
@@ -198,11 +222,21 @@ class GeneratorOps {
     return this.g.op('Pad', [x, this.g.constI64([0, 0, p, p, 0, 0, p, p], `pads_${p}`)], { mode: attr.string('reflect') }, 'pad');
   }
 
-  conv(x: string, weightName: string, stride: number, biasName?: string): string {
+  /**
+   * A Conv (no padding of its own) reading `x` after optional nearest ×2 upsampling and reflection padding. Those
+   * two only move values, so a quantising hook may run them on the uint8 tensor (4× less memory traffic).
+   */
+  conv(x: string, weightName: string, stride: number, o: { pad?: number; upsample?: boolean; bias?: string } = {}): string {
     const w = this.state.get(weightName) as NamedTensor;
-    const inputs = [x, this.weight(weightName)];
-    if (biasName) inputs.push(this.weight(biasName));
-    return this.g.op(
+    const hook = this.hook;
+    const move = (t: string): string => {
+      const up = o.upsample ? this.upsample2x(t) : t;
+      return o.pad ? this.reflectPad(up, o.pad) : up;
+    };
+    const biasName = o.bias;
+    const inputs = [hook ? hook.input(this.g, x, weightName, move) : move(x), hook?.weight(this.g, weightName, w, 'conv') ?? this.weight(weightName)];
+    if (biasName) inputs.push(hook?.bias(this.g, weightName, this.state.get(biasName) as NamedTensor) ?? this.weight(biasName));
+    const y = this.g.op(
       'Conv',
       inputs,
       {
@@ -212,15 +246,21 @@ class GeneratorOps {
       },
       'conv',
     );
+    return hook ? hook.output(this.g, y, weightName) : y;
   }
 
   relu(x: string): string {
     return this.g.op('Relu', [x], {}, 'relu');
   }
 
-  /** `x · Wᵀ` for a bias-free Linear with weight `[out, in]`. */
-  linear(x: string, weightName: string): string {
-    return this.g.op('Gemm', [x, this.weight(weightName)], { transB: attr.int(1) }, 'linear');
+  /** `x · Wᵀ` for a bias-free Linear with weight `[out, in]`; `hooked` false keeps it float whatever the hook. */
+  linear(x: string, weightName: string, hooked = true): string {
+    const hook = hooked ? this.hook : undefined;
+    if (!hook) return this.g.op('Gemm', [x, this.weight(weightName)], { transB: attr.int(1) }, 'linear');
+    const w = this.state.get(weightName) as NamedTensor;
+    const xin = hook.input(this.g, x, weightName);
+    const y = this.g.op('Gemm', [xin, hook.weight(this.g, weightName, w, 'gemm') ?? this.weight(weightName)], { transB: attr.int(1) }, 'linear');
+    return hook.output(this.g, y, weightName);
   }
 
   /** Affine-free InstanceNorm2d: biased variance, ε = 1e-5 (matches PyTorch's nn.InstanceNorm2d). */

@@ -11,6 +11,9 @@ export const { onnx } = onnxProto;
 /** ONNX tensor element types used here (values of `TensorProto.DataType`). */
 export const DataType = {
   FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  INT32: 6,
   INT64: 7,
   FLOAT16: 10,
 } as const;
@@ -68,7 +71,7 @@ function valueInfo(name: string, elemType: DataTypeValue, dims: Dim[]): onnxProt
 }
 
 /** Bytes of a typed array, viewed without copying (the machine must be little-endian, as ONNX raw_data is). */
-function rawBytes(data: Float32Array | BigInt64Array | Uint16Array): Uint8Array {
+function rawBytes(data: Float32Array | BigInt64Array | Uint16Array | Int32Array | Int8Array | Uint8Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -141,6 +144,12 @@ export class GraphBuilder {
   /** Add a float16 initializer from IEEE half bit patterns. */
   initializerF16(name: string, dims: readonly number[], bits: Uint16Array): string {
     return this.addInitializer(name, dims, DataType.FLOAT16, rawBytes(bits));
+  }
+
+  /** Add an int8, uint8 or int32 initializer (quantised weights, zero points, int32 biases). */
+  initializerInt(name: string, dims: readonly number[], data: Int8Array | Uint8Array | Int32Array): string {
+    const type = data instanceof Int8Array ? DataType.INT8 : data instanceof Uint8Array ? DataType.UINT8 : DataType.INT32;
+    return this.addInitializer(name, dims, type, rawBytes(data));
   }
 
   /** Add an int64 initializer. */
