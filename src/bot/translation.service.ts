@@ -148,6 +148,7 @@ async function translateAndReply(
       sideBySide: req.sideBySide,
       faces: req.faces,
       crop: req.crop,
+      auditImages: ctx.auditor !== undefined,
       signal: ctx.jobs.signal,
       onQueuePosition: (p) => editor.progress(p),
     });
@@ -170,6 +171,8 @@ async function translateAndReply(
     if (generation) {
       await ctx.feedback.attachMessage(generation.id, message.id).catch((err: unknown) => log.error({ err }, 'could not attach the reply to its generation'));
     }
+    // the automatic audit runs after the reply has gone out, in the background (src/analysis)
+    if (generation) ctx.auditor?.submit(generation.id, req.direction, result.auditImages);
     if (!req.private && interaction.channelId) {
       for (const emoji of [VOTE_EMOJI.up, VOTE_EMOJI.down]) {
         await ctx.client.rest
