@@ -14,6 +14,8 @@
 import type { FaceAnalysis, FaceAnalyzer, RgbImage } from './face-analysis.ts';
 import { faceApiVersion, identitySimilarity } from './face-analysis.ts';
 
+export { AUDIT_THRESHOLDS, auditFlags } from './audit-flags.ts';
+
 /** `a2b`: photo → webtoon; `b2a`: webtoon → photo. */
 export type AuditDirection = 'a2b' | 'b2a';
 
@@ -45,20 +47,6 @@ export interface FaceAudit {
   hands: Unknown;
 }
 
-/** Thresholds that turn the audit's numbers into "attribute lost" flags (the report's automatic rates). */
-export const AUDIT_THRESHOLDS = {
-  /**
-   * Identity counts as lost below this similarity. Measured with face-api 1.7.15: a face against its
-   * own mirror image scores 0.965–0.990; pairs of different people among the package's demo photos and
-   * ../shared/data/photos: median 0.878, 95th percentile 0.920, max 0.947 (276 pairs).
-   */
-  identityLostBelow: 0.92,
-  /** Gender counts as flipped when the two sides disagree and each side is at least this sure. */
-  genderMinProbability: 0.6,
-  /** Age counts as lost when the two sides differ by at least this many years. */
-  ageDriftYears: 10,
-} as const;
-
 /** The trust of a direction's signals: photo-trained analysers are meaningful on photo-like outputs. */
 export function trustOf(direction: AuditDirection): AuditTrust {
   return direction === 'b2a' ? 'meaningful' : 'weak';
@@ -85,20 +73,6 @@ export async function auditFacePair(analyzer: FaceAnalyzer, input: RgbImage, out
     output: side(b),
     glasses: 'unknown',
     hands: 'unknown',
-  };
-}
-
-/** Flags of attribute loss an audit supports (null where it cannot tell). */
-export function auditFlags(audit: Pick<FaceAudit, 'identitySimilarity' | 'input' | 'output'>): { gender: boolean | null; age: boolean | null; identity: boolean | null } {
-  const { input, output } = audit;
-  const t = AUDIT_THRESHOLDS;
-  return {
-    identity: audit.identitySimilarity === null ? null : audit.identitySimilarity < t.identityLostBelow,
-    gender:
-      input && output
-        ? input.gender !== output.gender && input.genderProbability >= t.genderMinProbability && output.genderProbability >= t.genderMinProbability
-        : null,
-    age: input && output ? Math.abs(output.age - input.age) >= t.ageDriftYears : null,
   };
 }
 
