@@ -3,7 +3,7 @@
  * writes one generator of our checkpoint as a verified ONNX file and prints a JSON summary on stdout.
  */
 import type { Command } from 'commander';
-import type { Direction } from '../../training/onnx/exporter.ts';
+import type { Direction } from '../../shared/direction.ts';
 
 interface ExportFlags {
   direction?: string;
@@ -27,7 +27,7 @@ export default function register(program: Command): void {
     .option('--verify-size <px>', 'side of the verification batch (light models: default min(img_size, 64); full: img_size)')
     .action(async (checkpoint: string, flags: ExportFlags) => {
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
-      const { exportGenerator } = await import('../../training/onnx/exporter.ts');
+      const { exportGenerator } = await import('../../training/export/exporter.ts');
       const res = await exportGenerator({
         checkpointDir: checkpoint,
         direction: flags.direction as Direction,

@@ -5,7 +5,8 @@
  * the typed reason (`webtoon: InferenceError[NO_FACE]: ...`). `--record` also stores the generation
  * (source `cli`) and its automatic audit in the feedback store, like the bot does.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../shared/atomic-write.ts';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
@@ -81,14 +82,7 @@ export default function register(program: Command): void {
           auditImages: !!flags.record && cfg.AUDIT_ENABLED,
         });
         mkdirSync(path.dirname(out), { recursive: true });
-        const tmp = `${out}.tmp-${process.pid}`;
-        try {
-          writeFileSync(tmp, result.png);
-          renameSync(tmp, out);
-        } catch (err) {
-          rmSync(tmp, { force: true });
-          throw err;
-        }
+        writeFileAtomicSync(out, result.png);
         const { png, auditImages, ...meta } = result;
         const recorded = flags.record ? await recordCliGeneration(cfg, meta, auditImages) : undefined;
         if (flags.json) process.stdout.write(`${JSON.stringify({ out, bytes: png.length, ...meta, ...(recorded ?? {}) }, null, 2)}\n`);
