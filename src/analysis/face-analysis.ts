@@ -151,6 +151,31 @@ export class FaceAnalyzer {
     return run;
   }
 
+  /**
+   * The 128-d descriptor of an image that already is a face crop, without detection (face-api's
+   * recognition net resizes it to 150²). Used for the eval's "face-KID" on webtoon drawings, where the
+   * photo-trained detector often finds nothing.
+   */
+  describeCrop(image: RgbImage): Promise<Float32Array> {
+    if (this.disposed) return Promise.reject(new FaceAnalysisError('DISPOSED', 'the face analyser was disposed'));
+    try {
+      checkImage(image);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const run = this.chain.then(async () => {
+      const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+      try {
+        const d = await this.faceapi.computeFaceDescriptor(input as unknown as FaceApi.TNetInput);
+        return Float32Array.from(Array.isArray(d) ? d[0] : d);
+      } finally {
+        input.dispose();
+      }
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
   /** The largest face, or null when none is found. */
   async largestFace(image: RgbImage): Promise<FaceAnalysis | null> {
     const faces = await this.analyze(image);

@@ -235,3 +235,8 @@ export async function resizeTo(img: RawImage, width: number, height: number): Pr
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 3 };
 }
+
+/** Rasterise an SVG document (text in DejaVu Sans; embedded `data:` PNG images allowed) to PNG. */
+export async function svgToPng(svg: string): Promise<Buffer> {
+  return sharp(Buffer.from(svg), { density: 72 }).png().toBuffer();
+}
