@@ -124,7 +124,7 @@ describe('webtoon eval (CLI)', () => {
     const sheet = await sharp(path.join(out, 'worst.png')).metadata();
     expect(sheet.format).toBe('png');
     expect(sheet.height).toBeGreaterThan(4 * 160);
-  });
+  }, 480_000); // two models × 4 photos + KID in a child process: minutes on a loaded 2-core machine
 
   it('exits 2 naming the missing folder, and writes nothing', async () => {
     const out = path.join(work, 'never');
