@@ -68,7 +68,7 @@ beforeAll(async () => {
     mirror: writeTrivialGenerator(path.join(work, 'mirror-a2b.onnx'), { direction: 'a2b', imgSize: 128, version: 'mirror-1', mirror: true }),
   };
   perfect = await runEval(cfg, { model: gens.a2b, reverseModel: gens.b2a, photos, baseline: gens.mirror, webtoons, resamples: 500 });
-});
+}, 600_000); // face analysis of 4 photos × 2 models on a shared 2-core machine
 
 describe('runEval', () => {
   it('scores a perfect cycle (output = input) at identity ≈ 1 with no gender flip and no age drift', () => {
@@ -105,7 +105,7 @@ describe('runEval', () => {
     expect(r.model.comparison).toBe('direct');
     expect(r.model.kid).toMatchObject({ kind: 'KID', n: 2, m: 6 });
     expect(r.model.kid!.value).toBeGreaterThan(0); // photos and pastel drawings differ in mean colour
-  });
+  }, 300_000);
 });
 
 describe('webtoon eval (CLI)', () => {

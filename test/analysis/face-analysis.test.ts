@@ -30,7 +30,7 @@ beforeAll(async () => {
   [astronautFace] = await sut.analyze(astronaut);
   [cameraFace] = await sut.analyze(await load(cameraPath));
   groupFaces = await sut.analyze(await load(path.join(demoDir, 'sample2.jpg'), 960));
-});
+}, 600_000);
 afterAll(() => sut.dispose());
 
 describe('FaceAnalyzer', () => {
