@@ -77,7 +77,7 @@ describe('webtoon translate', () => {
     } finally {
       await db.close();
     }
-  });
+  }, 400_000); // translate + face models + PGlite in a child process: minutes on a loaded shared machine
 
   it('exits 1 with the typed reason and writes nothing for a file that is not an image', async () => {
     const work = tempModelsDir('webtoon-cli-');
