@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { FaceAnalyzer, identitySimilarity, mirrorImage } from '../src/analysis/face-analysis.ts';
-import { decodeUnchecked } from '../src/inference/image.adapter.ts';
+import { decodeUnchecked } from '../src/media/media.ts';
 import { sharedDir } from '../test/helpers/models.ts';
 
 const demo = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');

@@ -16,7 +16,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { type RawImage, decodeUnchecked, encodePng, resizeSquare, resizeTo, svgToPng } from '../inference/image.adapter.ts';
+import { type RawImage, decodeUnchecked, encodePng, resizeSquare, resizeTo, svgToPng } from '../media/media.ts';
 import type { JobOptions } from '../inference/translate.pipeline.ts';
 import { TranslatePipeline } from '../inference/translate.pipeline.ts';
 import { AUDIT_THRESHOLDS } from './audit-flags.ts';
@@ -119,7 +119,7 @@ interface FeatureNet {
 }
 
 async function inceptionNet(file: string, cfg: Config): Promise<FeatureNet> {
-  const { createModel } = await import('../inference/ort.adapter.ts');
+  const { createModel } = await import('../onnx/runtime.ts');
   const model = await createModel(file, { devices: cfg.ORT_PROVIDERS, threads: cfg.ORT_THREADS });
   const inputName = model.inputNames[0];
   const outputName = model.outputNames[0];
@@ -406,5 +406,5 @@ export async function contactSheet(r: EvalReport, tile = 160): Promise<Buffer> {
     text.forEach((t, k) => parts.push(`<text x="${tx}" y="${y + 18 + k * 18}" font-family="DejaVu Sans" font-size="${k === 0 ? 13 : 12}"${k === 0 ? ' font-weight="bold"' : ''}>${esc(t)}</text>`));
   }
   parts.push('</svg>');
-  return svgToPng(parts.join('\n'));
+  return svgToPng(parts.join('\n'), '#ffffff', 72);
 }

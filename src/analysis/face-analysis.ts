@@ -33,7 +33,8 @@ export interface RgbImage {
   data: Uint8Array;
   width: number;
   height: number;
-  channels: 3;
+  /** Must be 3 (checked). */
+  channels: number;
 }
 
 /** One analysed face. Coordinates are in the analysed image's pixels. */

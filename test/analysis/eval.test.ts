@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type EvalReport, runEval } from '../../src/analysis/eval.ts';
 import { loadConfig } from '../../src/config.ts';
-import { svgToPng } from '../../src/inference/image.adapter.ts';
+import { svgToPng } from '../../src/media/media.ts';
 import { exportedTestModels, repoRoot, sharedDir, type TestModels } from '../helpers/models.ts';
 import { writeTinyFeatureNet, writeTrivialGenerator } from './tiny-onnx.ts';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceAnalysisError, type FaceAnalysis, FaceAnalyzer, identitySimilarity, mirrorImage } from '../../src/analysis/face-analysis.ts';
-import { decodeUnchecked, type RawImage, resizeTo } from '../../src/inference/image.adapter.ts';
+import { decodeUnchecked, type RawImage, resizeTo } from '../../src/media/media.ts';
 import { astronautPath, cameraPath, noFaceImage } from '../inference/sample-images.ts';
 
 const demoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
