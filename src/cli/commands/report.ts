@@ -46,7 +46,8 @@ export default function register(program: Command): void {
     .option('--chart <file.png>', 'also write the report rates as a bar chart PNG')
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: ReportFlags) => {
-      const { parseSince, buildReport } = await import('../../db/report.ts');
+      const { parseSince } = await import('../parse-since.ts');
+      const { buildReport } = await import('../../db/report.ts');
       let since: Date | undefined;
       try {
         since = flags.since === undefined ? undefined : parseSince(flags.since);
@@ -57,22 +58,17 @@ export default function register(program: Command): void {
       if (flags.chart !== undefined && !/\.png$/i.test(flags.chart)) throw new UsageError(`--chart: expected a file name ending in .png, received ${JSON.stringify(flags.chart)}`);
 
       const { config } = await import('../../config.ts');
-      const { migrateDatabase, openDatabaseFromConfig } = await import('../../db/client.ts');
+      const { withMigratedDatabase } = await import('../../db/client.ts');
       const { formatReport } = await import('../../db/report-format.ts');
-      const handle = await openDatabaseFromConfig(config());
       const { queryAuditComparison, formatAuditComparison } = await import('../../db/audit-report.ts');
-      let report;
-      let audit;
-      try {
-        await migrateDatabase(handle);
-        const filters = { since, direction: flags.direction, modelVersion: flags.modelVersion };
-        report = await buildReport(handle, filters);
-        audit = await queryAuditComparison(handle, filters);
-      } finally {
-        await handle.close();
-      }
+      const filters = { since, direction: flags.direction, modelVersion: flags.modelVersion };
+      const { report, audit } = await withMigratedDatabase(config(), async (handle) => ({
+        report: await buildReport(handle, filters),
+        audit: await queryAuditComparison(handle, filters),
+      }));
       // automatic (audit) beside community rates: a section of the table, a key of the JSON; CSV stays the report's rows
-      if (flags.format === 'json') process.stdout.write(`${JSON.stringify({ ...report, automaticVsCommunity: audit }, null, 2)}\n`);
+      if (flags.format === 'json') process.stdout.write(`${JSON.stringify({ ...report, automaticVsCommunity: audit }, null, 2)}
+`);
       else process.stdout.write(formatReport(report, flags.format) + (flags.format === 'table' ? formatAuditComparison(audit) : ''));
       if (flags.chart !== undefined) {
         const { writeFile } = await import('node:fs/promises');
