@@ -56,6 +56,10 @@ const schema = z.object({
   RATE_LIMIT_GUILD_PER_MIN: int(0).default(60),
   BOT_SHARDS: z.union([z.literal('auto'), int(1)]).default('auto'),
 
+  // automatic audit of each generation (face analysis after the reply; src/analysis)
+  AUDIT_ENABLED: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
+  AUDIT_MAX_PENDING: int(1).default(32),
+
   // training
   TRAIN_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
 });

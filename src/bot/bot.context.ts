@@ -1,6 +1,7 @@
 /** What every command and handler gets: configuration, services, and the bot's own state. */
 import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
+import type { GenerationAuditor } from '../analysis/generation-auditor.ts';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/client.ts';
 import type { FeedbackService } from '../db/feedback.service.ts';
@@ -35,8 +36,10 @@ export interface BotDeps {
   database: DatabaseHandle;
   /** Renders the rebalancing report's chart as PNG for /webtoon-stats (optional: no chart without it). */
   renderChart?: (report: RebalancingReport) => Promise<Buffer>;
+  /** Audits each successful generation after its reply (face analysis; AUDIT_ENABLED). Optional: no audit without it. */
+  auditor?: GenerationAuditor;
   /** Optional: the bot closes what it owns on stop (defaults: nothing is closed). */
-  owns?: { inference?: boolean; database?: boolean };
+  owns?: { inference?: boolean; database?: boolean; auditor?: boolean };
   logger?: Logger;
 }
 

@@ -76,6 +76,7 @@ export async function createBot(deps: BotDeps): Promise<Bot> {
         log.info({ inFlight: ctx.jobs.size }, 'stopping: no new work accepted');
         const drained = await ctx.jobs.drain(graceMs);
         await client.destroy();
+        if (deps.owns?.auditor) await deps.auditor?.close(); // finishes pending audits before the database closes
         if (deps.owns?.inference) await deps.inference.close();
         if (deps.owns?.database) await deps.database.close();
         log.info(drained, 'stopped');

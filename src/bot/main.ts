@@ -8,6 +8,8 @@ import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { migrateDatabase, openDatabaseFromConfig, type DatabaseHandle } from '../db/client.ts';
 import { FeedbackService } from '../db/feedback.service.ts';
+import { AuditStore } from '../db/audit.store.ts';
+import { GenerationAuditor, WorkerAuditRunner } from '../analysis/generation-auditor.ts';
 import type { RebalancingReport } from '../db/report.ts';
 import { createInferenceClient, type InferenceClient } from '../inference/index.ts';
 import { moduleLogger } from '../logger.ts';
@@ -122,7 +124,8 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
       database,
       feedback: new FeedbackService(database),
       renderChart,
-      owns: { inference: !opts.inference, database: !opts.database },
+      auditor: cfg.AUDIT_ENABLED ? new GenerationAuditor(new WorkerAuditRunner(), new AuditStore(database), { maxPending: cfg.AUDIT_MAX_PENDING }) : undefined,
+      owns: { inference: !opts.inference, database: !opts.database, auditor: true },
     });
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));

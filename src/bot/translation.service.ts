@@ -182,6 +182,7 @@ async function translateAndReply(
       faces: req.faces,
       crop: req.crop,
       outputSize: req.outputSize,
+      auditImages: ctx.auditor !== undefined,
       signal: ctx.jobs.signal,
       onQueuePosition: (p) => editor.progress(p),
     });
@@ -205,6 +206,8 @@ async function translateAndReply(
       ctx.sources.remember(generation.id, { userId: interaction.user.id, attachment, request: req });
       await ctx.feedback.attachMessage(generation.id, message.id).catch((err: unknown) => log.error({ err }, 'could not attach the reply to its generation'));
     }
+    // the automatic audit runs after the reply has gone out, in the background (src/analysis)
+    if (generation) ctx.auditor?.submit(generation.id, req.direction, result.auditImages);
     if (!req.private && interaction.channelId && canReact(interaction)) {
       for (const emoji of [VOTE_EMOJI.up, VOTE_EMOJI.down]) {
         await ctx.client.rest

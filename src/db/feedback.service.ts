@@ -37,10 +37,14 @@ export type ModelVersion = ModelVersionRow;
 
 /** What the bot knows when a translation finishes (or fails). */
 export interface NewGeneration {
-  userId: string;
+  /** `discord` (default): asked for through the bot; `cli`: `webtoon translate --record` (no member, guild or channel). */
+  source?: 'discord' | 'cli';
+  /** The member; null only for `cli` generations. */
+  userId: string | null;
   /** null in direct messages. */
   guildId: string | null;
-  channelId: string;
+  /** The channel; null only for `cli` generations. */
+  channelId: string | null;
   interactionId?: string | null;
   /** Usually attached later with {@link FeedbackService.attachMessage}, once the reply exists. */
   messageId?: string | null;
@@ -118,10 +122,22 @@ export class FeedbackService {
     if (status !== 'ok' && status !== 'failed') {
       throw new FeedbackError('INVALID_INPUT', `status: expected 'ok' or 'failed', received ${JSON.stringify(status)}`, { parameter: 'status', received: status });
     }
+    const source = input.source ?? 'discord';
+    if (source !== 'discord' && source !== 'cli') {
+      throw new FeedbackError('INVALID_INPUT', `source: expected 'discord' or 'cli', received ${JSON.stringify(source)}`, { parameter: 'source', received: source });
+    }
+    if (source === 'cli') {
+      for (const key of ['userId', 'guildId', 'channelId', 'interactionId', 'messageId'] as const) {
+        if (input[key] !== null && input[key] !== undefined) {
+          throw new FeedbackError('INVALID_INPUT', `${key}: a command-line generation has no Discord ids, received ${JSON.stringify(input[key])}`, { parameter: key, received: input[key] });
+        }
+      }
+    }
     const row = {
-      userId: checkSnowflake('userId', input.userId),
+      source,
+      userId: source === 'cli' ? null : checkSnowflake('userId', input.userId),
       guildId: checkOptionalSnowflake('guildId', input.guildId),
-      channelId: checkSnowflake('channelId', input.channelId),
+      channelId: source === 'cli' ? null : checkSnowflake('channelId', input.channelId),
       interactionId: checkOptionalSnowflake('interactionId', input.interactionId),
       messageId: checkOptionalSnowflake('messageId', input.messageId),
       direction: checkDirection(input.direction),

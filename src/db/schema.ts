@@ -14,6 +14,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -23,6 +24,8 @@ import {
 export const directionEnum = pgEnum('direction', ['a2b', 'b2a']);
 export const generationStatusEnum = pgEnum('generation_status', ['ok', 'failed']);
 export const voteEnum = pgEnum('vote', ['up', 'down']);
+/** Where a generation was asked for: the Discord bot, or `webtoon translate --record` on the command line. */
+export const generationSourceEnum = pgEnum('generation_source', ['discord', 'cli']);
 /** What the member got back: the face, the whole photo with the face blended in, or input | face. */
 export const outputModeEnum = pgEnum('output_mode', ['face', 'photo', 'side_by_side']);
 
@@ -53,7 +56,8 @@ export const generations = pgTable(
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     userId: text('user_id'),
     guildId: text('guild_id'),
-    channelId: text('channel_id').notNull(),
+    /** NULL only for command-line generations (source `cli`). */
+    channelId: text('channel_id'),
     interactionId: text('interaction_id'),
     messageId: text('message_id'),
     direction: directionEnum('direction').notNull(),
@@ -62,6 +66,7 @@ export const generations = pgTable(
     facesFound: integer('faces_found').notNull(),
     latencyMs: integer('latency_ms').notNull(),
     status: generationStatusEnum('status').notNull(),
+    source: generationSourceEnum('source').notNull().default('discord'),
     errorCode: text('error_code'),
     /** The output mode asked for. */
     outputMode: outputModeEnum('output_mode').notNull().default('face'),
@@ -78,6 +83,45 @@ export const generations = pgTable(
     check('generations_faces_found_nonneg', sql`${t.facesFound} >= 0`),
     check('generations_latency_ms_nonneg', sql`${t.latencyMs} >= 0`),
     check('generations_input_sha256_hex', sql`${t.inputSha256} IS NULL OR ${t.inputSha256} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/**
+ * The automatic audit of a generation (src/analysis/audit.ts): face analysis of the input crop and of the
+ * output. Never the face descriptors themselves (biometric data), only the numbers derived from them.
+ * `glasses` and `hands` are 'unknown': no detector here can tell, and the audit says so rather than guess.
+ */
+export const generationAudits = pgTable(
+  'generation_audits',
+  {
+    generationId: bigint('generation_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => generations.id, { onDelete: 'cascade' }),
+    /** ok | no_input_face | no_output_face | no_face */
+    status: text('status').notNull(),
+    /** e.g. `face-api 1.7.15` */
+    analyser: text('analyser').notNull(),
+    /** weak (a2b: the output is a drawing) | meaningful (b2a: the output is photo-like) */
+    trust: text('trust').notNull(),
+    identitySimilarity: real('identity_similarity'),
+    inputGender: text('input_gender'),
+    inputGenderProbability: real('input_gender_probability'),
+    inputAge: real('input_age'),
+    outputGender: text('output_gender'),
+    outputGenderProbability: real('output_gender_probability'),
+    outputAge: real('output_age'),
+    glasses: text('glasses').notNull().default('unknown'),
+    hands: text('hands').notNull().default('unknown'),
+    durationMs: integer('duration_ms').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('generation_audits_status', sql`${t.status} IN ('ok', 'no_input_face', 'no_output_face', 'no_face')`),
+    check('generation_audits_trust', sql`${t.trust} IN ('weak', 'meaningful')`),
+    check('generation_audits_genders', sql`${t.inputGender} IS NULL OR ${t.inputGender} IN ('male', 'female')`),
+    check('generation_audits_output_gender', sql`${t.outputGender} IS NULL OR ${t.outputGender} IN ('male', 'female')`),
+    check('generation_audits_similarity_range', sql`${t.identitySimilarity} IS NULL OR (${t.identitySimilarity} >= -1 AND ${t.identitySimilarity} <= 1)`),
+    check('generation_audits_duration_nonneg', sql`${t.durationMs} >= 0`),
   ],
 );
 
@@ -120,3 +164,4 @@ export type ModelVersionRow = typeof modelVersions.$inferSelect;
 export type GenerationRow = typeof generations.$inferSelect;
 export type RatingRow = typeof ratings.$inferSelect;
 export type AttributeReportRow = typeof attributeReports.$inferSelect;
+export type GenerationAuditRow = typeof generationAudits.$inferSelect;

@@ -33,6 +33,8 @@ export interface TranslateOptions {
   crop?: 'auto' | 'center';
   /** Output side of each translated face (default from OUTPUT_SIZE; 512 is upscaled with Lanczos). */
   outputSize?: 256 | 512;
+  /** Also return the largest face's model-size input crop and raw output, for the automatic audit (src/analysis). */
+  auditImages?: boolean;
   /** Abort the job; it fails with ABORTED. */
   signal?: AbortSignal;
   /** Called whenever the job's queue position changes; 0 = running now. */
@@ -69,6 +71,16 @@ export interface TranslateResult {
   timings: Record<string, number>;
   /** How many images shared the generator run that produced this result (dynamic batching). */
   batchSize?: number;
+  /** With `auditImages`: the largest face's input crop and the generator's output (no overlay), 8-bit RGB, width×height×3. */
+  auditImages?: AuditImages;
+}
+
+/** The pixels the automatic audit compares (see {@link TranslateOptions.auditImages}). */
+export interface AuditImages {
+  width: number;
+  height: number;
+  input: Uint8Array;
+  output: Uint8Array;
 }
 
 /** What the bot calls. Created by `createInferenceClient(config)`. */

@@ -25,7 +25,7 @@ interface JobData {
   opts: JobOptions;
 }
 
-type JobResult = Omit<TranslateResult, 'png'> & { png: string };
+type JobResult = Omit<TranslateResult, 'png' | 'auditImages'> & { png: string; auditImages?: { width: number; height: number; input: string; output: string } };
 
 export interface RedisTransportOptions {
   /** Queue name (tests use their own). */
@@ -138,6 +138,7 @@ export class RedisInferenceClient implements InferenceClient {
       return {
         ...result,
         png: Buffer.from(result.png, 'base64'),
+        auditImages: result.auditImages && { ...result.auditImages, input: Buffer.from(result.auditImages.input, 'base64'), output: Buffer.from(result.auditImages.output, 'base64') },
         timings: { ...result.timings, total: Math.round((performance.now() - enqueued) * 100) / 100 },
       };
     } catch (err) {
@@ -206,7 +207,8 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
       try {
         const r = await local.translate(Buffer.from(job.data.image, 'base64'), job.data.opts);
         void publishVersions().catch(() => undefined);
-        return { ...r, png: r.png.toString('base64') };
+        const audit = r.auditImages && { ...r.auditImages, input: Buffer.from(r.auditImages.input).toString('base64'), output: Buffer.from(r.auditImages.output).toString('base64') };
+        return { ...r, png: r.png.toString('base64'), auditImages: audit };
       } catch (err) {
         const posted = JSON.stringify(serializeError(err));
         // A crash is worth another attempt; a refusal of the input is not.

@@ -178,6 +178,10 @@ export class TranslatePipeline {
     lap('render');
     timings.total = round(performance.now() - started);
 
+    const auditImages = opts.auditImages
+      ? // copies: a view into a larger (batched) buffer would carry all of it across the thread boundary
+        { width: model.imgSize, height: model.imgSize, input: new Uint8Array(modelCrops[0].data), output: new Uint8Array(generated[0].image.data) }
+      : undefined;
     const boxes: FaceBox[] = crops.map((c) => ({
       x: c.rect.left,
       y: c.rect.top,
@@ -199,6 +203,7 @@ export class TranslatePipeline {
       inputSha256,
       timings,
       batchSize: Math.max(...generated.map((g) => g.batchSize)),
+      ...(auditImages ? { auditImages } : {}),
     };
   }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditStore } from '../../src/db/audit.store.ts';
 import { rowsOf } from '../../src/db/client.ts';
 import { ATTRIBUTES } from '../../src/shared/attributes.ts';
 import { countRows, dbTargets, useTestDatabase } from '../helpers/databases.ts';
@@ -110,6 +111,21 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       });
       expect(button.custom_id).toBe(`report:${row!.id}`);
       good = { rec, reply, generationId: row!.id };
+    });
+
+    it('stores the automatic audit of the generation after the reply has gone out', async () => {
+      const audits = new AuditStore(h.database);
+      let audit = await audits.find(good.generationId);
+      for (const deadline = Date.now() + 90_000; !audit && Date.now() < deadline; audit = await audits.find(good.generationId)) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (!audit) throw new Error('no audit row within 90 s');
+      // the input crop is a real face (Eileen Collins); the tiny generator's random weights draw noise, not a face
+      expect(audit).toMatchObject({ generationId: good.generationId, trust: 'weak', glasses: 'unknown', hands: 'unknown', inputGender: 'female' });
+      expect(audit.status === 'no_output_face' || audit.status === 'ok').toBe(true);
+      expect(audit.analyser).toMatch(/^face-api \d/);
+      expect(audit.inputAge).toBeGreaterThan(15);
+      expect(audit.durationMs).toBeGreaterThan(0);
     });
 
     it('answers privately (ephemeral, no reactions) when private is set', async () => {

@@ -35,7 +35,7 @@ describe('webtoon (the CLI entry)', () => {
   it('--help lists every command and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    for (const name of ['bot', 'register-commands', 'translate', 'worker', 'db', 'report', 'dataset', 'train', 'export', 'import-torch']) {
+    for (const name of ['bot', 'register-commands', 'translate', 'worker', 'db', 'report', 'dataset', 'train', 'export', 'import-torch', 'eval']) {
       expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     }
   });

@@ -8,6 +8,9 @@ import { exportedTestModels, installModel, repoRoot, tempModelsDir, type TestMod
 import { astronautPath, noFaceImage } from './sample-images.ts';
 import { decodeUnchecked } from '../../src/media/media.ts';
 import { PLACE, syntheticPicture } from './synthetic-face.ts';
+import { AuditStore } from '../../src/db/audit.store.ts';
+import { openDatabase } from '../../src/db/client.ts';
+import { FeedbackService } from '../../src/db/feedback.service.ts';
 
 let models: TestModels;
 
@@ -55,6 +58,28 @@ describe('webtoon translate', () => {
     expect((json.boxes as unknown[]).length).toBe(1);
     expect((await sharp(readFileSync(out)).metadata()).width).toBe(512);
   });
+
+  it('with --record, stores the generation (source cli, no Discord ids) and its automatic audit in the feedback store', async () => {
+    const work = tempModelsDir('webtoon-cli-');
+    const out = path.join(work, 'out.png');
+    const r = await webtoon(['translate', astronautPath, '-o', out, '--json', '--record', '--model', models.b2a, '--direction', 'b2a', '--crop', 'center'], { DATA_DIR: work });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { generationId: number; audit: { status: string; input: { gender: string } | null; trust: string } };
+    expect(json.generationId).toBeGreaterThan(0);
+    expect(json.audit.trust).toBe('meaningful');
+    const db = await openDatabase({ pgliteDir: path.join(work, 'pglite') });
+    try {
+      const generation = await new FeedbackService(db).findGeneration(json.generationId);
+      expect(generation).toMatchObject({ source: 'cli', userId: null, channelId: null, direction: 'b2a', modelVersion: 'fixture-b2a-1', status: 'ok' });
+      const audit = await new AuditStore(db).find(json.generationId);
+      expect(audit).toMatchObject({ status: json.audit.status, trust: 'meaningful', glasses: 'unknown', hands: 'unknown' });
+      // the crop holds Eileen Collins' face: the input side is analysed
+      expect(audit!.inputGender).toBe('female');
+    } finally {
+      await db.close();
+    }
+  }, 400_000); // translate + face models + PGlite in a child process: minutes on a loaded shared machine
 
   it('exits 1 with the typed reason and writes nothing for a file that is not an image', async () => {
     const work = tempModelsDir('webtoon-cli-');

@@ -24,6 +24,10 @@ carry the attribute (domain B for a2b, A for b2a):
   factor = clamp(rate / baseline, 1, 4), baseline = mean report rate over the 12 image attributes
   (all but "other"); attributes with fewer than 3 reports get 1.
 
+Then, per direction × model version, for gender, age, identity (and glasses, hands as "unknown"):
+the automatic flip rate from the audit of each generation beside the community report rate, and
+how often the two agree on the same generation (table section; "automaticVsCommunity" in JSON).
+
 Examples:
   webtoon report
   webtoon report --format json --since 30d --direction a2b
@@ -56,8 +60,16 @@ export default function register(program: Command): void {
       const { config } = await import('../../config.ts');
       const { withMigratedDatabase } = await import('../../db/client.ts');
       const { formatReport } = await import('../../db/report-format.ts');
-      const report = await withMigratedDatabase(config(), (handle) => buildReport(handle, { since, direction: flags.direction, modelVersion: flags.modelVersion }));
-      process.stdout.write(formatReport(report, flags.format));
+      const { queryAuditComparison, formatAuditComparison } = await import('../../db/audit-report.ts');
+      const filters = { since, direction: flags.direction, modelVersion: flags.modelVersion };
+      const { report, audit } = await withMigratedDatabase(config(), async (handle) => ({
+        report: await buildReport(handle, filters),
+        audit: await queryAuditComparison(handle, filters),
+      }));
+      // automatic (audit) beside community rates: a section of the table, a key of the JSON; CSV stays the report's rows
+      if (flags.format === 'json') process.stdout.write(`${JSON.stringify({ ...report, automaticVsCommunity: audit }, null, 2)}
+`);
+      else process.stdout.write(formatReport(report, flags.format) + (flags.format === 'table' ? formatAuditComparison(audit) : ''));
       if (flags.chart !== undefined) {
         const { writeFile } = await import('node:fs/promises');
         const { renderReportChart } = await import('../../db/report-chart.ts');

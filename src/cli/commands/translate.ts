@@ -1,8 +1,9 @@
 /**
  * `webtoon translate <image> [-o out.png] [--direction a2b|b2a] [--model file.onnx] [--attention]
- * [--output face|photo|side-by-side] [--aligned] [--side-by-side] [--faces 1|all] [--crop auto|center] [--size 256|512] [--json]`: runs the same
+ * [--output face|photo|side-by-side] [--aligned] [--side-by-side] [--faces 1|all] [--crop auto|center] [--size 256|512] [--json] [--record]`: runs the same
  * pipeline as the bot (worker thread, registry, batching) on one file. Bad input exits non-zero with
- * the typed reason (`webtoon: InferenceError[NO_FACE]: ...`).
+ * the typed reason (`webtoon: InferenceError[NO_FACE]: ...`). `--record` also stores the generation
+ * (source `cli`) and its automatic audit in the feedback store, like the bot does.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../shared/atomic-write.ts';
@@ -24,6 +25,7 @@ interface TranslateFlags {
   crop: string;
   size?: string;
   json?: boolean;
+  record?: boolean;
 }
 
 export default function register(program: Command): void {
@@ -43,6 +45,7 @@ export default function register(program: Command): void {
     .option('--crop <mode>', 'auto (faces only; NO_FACE when none) or center (centre square when no face)', 'auto')
     .option('--size <px>', 'output side per face: 256 or 512 (Lanczos upscale); default OUTPUT_SIZE')
     .option('--json', 'print the result metadata as JSON on stdout')
+    .option('--record', 'store the generation and its automatic audit (face analysis) in the feedback store (DATABASE_URL, else PGlite under DATA_DIR)')
     .action(async (image: string, flags: TranslateFlags) => {
       if (flags.direction !== 'a2b' && flags.direction !== 'b2a') {
         throw new UsageError(`--direction must be a2b or b2a, got "${flags.direction}"`, { direction: flags.direction });
@@ -72,8 +75,9 @@ export default function register(program: Command): void {
       const out = path.resolve(flags.out ?? `${image.replace(/\.[^./\\]+$/, '')}.${direction}.png`);
 
       const { config } = await import('../../config.ts');
+      const cfg = config();
       const { createInferenceClient } = await import('../../inference/inference.client.ts');
-      const client = await createInferenceClient(config(), {
+      const client = await createInferenceClient(cfg, {
         modelFile: flags.model ? path.resolve(flags.model) : undefined,
         modelOverrides: flags.model ? { direction, version: flags.version } : undefined,
         inFlight: 1,
@@ -87,17 +91,70 @@ export default function register(program: Command): void {
           faces: flags.faces === 'all' ? 'all' : 'one',
           crop: flags.crop,
           outputSize: flags.size ? (Number(flags.size) as 256 | 512) : undefined,
+          auditImages: !!flags.record && cfg.AUDIT_ENABLED,
         });
         mkdirSync(path.dirname(out), { recursive: true });
         writeFileAtomicSync(out, result.png);
-        const { png, ...meta } = result;
-        if (flags.json) process.stdout.write(`${JSON.stringify({ out, bytes: png.length, ...meta }, null, 2)}\n`);
-        else
+        const { png, auditImages, ...meta } = result;
+        const recorded = flags.record ? await recordCliGeneration(cfg, meta, auditImages) : undefined;
+        if (flags.json) process.stdout.write(`${JSON.stringify({ out, bytes: png.length, ...meta, ...(recorded ?? {}) }, null, 2)}\n`);
+        else {
           process.stdout.write(
             `${out}: ${meta.direction} model ${meta.modelVersion}, ${meta.facesFound} face(s), crop ${meta.cropMode}, ${meta.output} ${meta.width}×${meta.height}, ${Math.round(meta.timings.total)} ms\n`,
           );
+          if (recorded) process.stdout.write(`recorded as generation ${recorded.generationId}; audit: ${describeAudit(recorded.audit)}\n`);
+        }
       } finally {
         await client.close();
       }
     });
+}
+
+type Meta = Omit<import('../../inference/inference.types.ts').TranslateResult, 'png' | 'auditImages'>;
+type Audit = import('../../analysis/audit.ts').FaceAudit;
+
+/** Store a command-line generation (source `cli`) and, unless AUDIT_ENABLED=false, its audit (run here, in-process). */
+async function recordCliGeneration(
+  cfg: import('../../config.ts').Config,
+  meta: Meta,
+  pixels: import('../../inference/inference.types.ts').AuditImages | undefined,
+): Promise<{ generationId: number; audit: Audit | null }> {
+  const { migrateDatabase, openDatabaseFromConfig } = await import('../../db/client.ts');
+  const { FeedbackService } = await import('../../db/feedback.service.ts');
+  const { AuditStore } = await import('../../db/audit.store.ts');
+  const database = await openDatabaseFromConfig(cfg);
+  try {
+    await migrateDatabase(database);
+    const generation = await new FeedbackService(database).recordGeneration({
+      source: 'cli',
+      userId: null,
+      guildId: null,
+      channelId: null,
+      direction: meta.direction,
+      modelVersion: meta.modelVersion,
+      inputSha256: meta.inputSha256,
+      facesFound: meta.facesFound,
+      latencyMs: Math.round(meta.timings.total ?? 0),
+      status: 'ok',
+    });
+    if (!pixels) return { generationId: generation.id, audit: null };
+    const { InProcessAuditRunner } = await import('../../analysis/generation-auditor.ts');
+    const runner = new InProcessAuditRunner();
+    try {
+      const { audit, durationMs } = await runner.run(meta.direction, pixels);
+      await new AuditStore(database).record(generation.id, audit, durationMs);
+      return { generationId: generation.id, audit };
+    } finally {
+      await runner.close();
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+function describeAudit(a: Audit | null): string {
+  if (!a) return 'off (AUDIT_ENABLED=false)';
+  const side = (s: Audit['input']) => (s ? `${s.gender} ${s.genderProbability.toFixed(2)}, age ${s.age.toFixed(0)}` : 'no face');
+  const sim = a.identitySimilarity === null ? 'n/a' : a.identitySimilarity.toFixed(3);
+  return `${a.status}; identity ${sim}; input ${side(a.input)}; output ${side(a.output)}; glasses/hands unknown (trust: ${a.trust})`;
 }
