@@ -34,6 +34,7 @@ const schema = z.object({
   ORT_THREADS: int(0).default(0),
   INFERENCE_TRANSPORT: z.enum(['inprocess', 'redis']).default('inprocess'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  INFERENCE_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, _ . - (at most 100)').default('webtoon-inference'),
   MAX_IMAGE_BYTES: int(1).default(10 * 1024 * 1024),
   MAX_IMAGE_PIXELS: int(1).default(50_000_000),
   MIN_FACE_PX: int(1).default(48),
@@ -55,6 +56,10 @@ const schema = z.object({
   RATE_LIMIT_USER_PER_MIN: int(0).default(5),
   RATE_LIMIT_GUILD_PER_MIN: int(0).default(60),
   BOT_SHARDS: z.union([z.literal('auto'), int(1)]).default('auto'),
+
+  // operations: /healthz and /metrics of the bot and of `webtoon worker`
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 
   // training
   TRAIN_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).default('auto'),

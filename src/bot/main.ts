@@ -3,7 +3,8 @@
  * client, log in, and shut down cleanly on SIGINT/SIGTERM. `webtoon bot` (and `npm start`) call
  * {@link runBot}; each shard process under `webtoon bot --shards` does too.
  */
-import { REST, Routes, type RESTGetCurrentApplicationResult } from 'discord.js';
+import { REST, Routes, Status, type RESTGetCurrentApplicationResult } from 'discord.js';
+import { sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { migrateDatabase, openDatabaseFromConfig, type DatabaseHandle } from '../db/client.ts';
@@ -11,6 +12,8 @@ import { FeedbackService } from '../db/feedback.service.ts';
 import type { RebalancingReport } from '../db/report.ts';
 import { createInferenceClient, type InferenceClient } from '../inference/index.ts';
 import { moduleLogger } from '../logger.ts';
+import { startHealthServer, type HealthServer } from '../observability/health.server.ts';
+import { instrumentInference, ServiceMetrics } from '../observability/metrics.ts';
 import { BotError } from './bot.errors.ts';
 import { createBot, type Bot } from './bot.ts';
 
@@ -93,6 +96,8 @@ export interface RunningBot {
   bot: Bot;
   /** Resolves when the bot has stopped (after a signal or {@link Bot.stop}). */
   stopped: Promise<void>;
+  /** The /healthz + /metrics endpoint when METRICS_PORT is set. */
+  health?: HealthServer;
 }
 
 export interface RunBotOptions {
@@ -113,23 +118,50 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
   const database = opts.database ?? (await openDatabaseFromConfig(cfg));
   let inference: InferenceClient | undefined;
   let bot: Bot | undefined;
+  let health: HealthServer | undefined;
   try {
     await migrateDatabase(database);
     inference = opts.inference ?? (await createInferenceClient(cfg));
+    const metrics = cfg.METRICS_PORT === undefined ? undefined : new ServiceMetrics({ service: 'bot' });
     bot = await createBot({
       config: cfg,
-      inference,
+      inference: metrics ? instrumentInference(inference, metrics) : inference,
       database,
       feedback: new FeedbackService(database),
       renderChart,
       owns: { inference: !opts.inference, database: !opts.database },
     });
+    if (metrics) {
+      const client = bot.client;
+      const served = inference;
+      metrics.setGateway(client);
+      health = await startHealthServer({
+        service: 'bot',
+        metrics,
+        port: cfg.METRICS_PORT!,
+        host: cfg.METRICS_HOST,
+        checks: {
+          gateway: async () => ({ ok: client.ws.status === Status.Ready, detail: `${Status[client.ws.status] ?? client.ws.status}, ping ${client.ws.ping} ms` }),
+          database: async () => {
+            await database.db.execute(sql`select 1`);
+            return { ok: true, detail: database.kind };
+          },
+          models: async () => {
+            const v = await served.modelVersions();
+            return { ok: true, detail: `a2b ${v.a2b ?? 'none'}, b2a ${v.b2a ?? 'none'}` };
+          },
+        },
+      });
+      log.info({ url: health.url }, `health and metrics on ${health.url}/healthz and ${health.url}/metrics`);
+    }
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
     const started = bot;
     const stop = started.stop.bind(started);
+    const endpoint = health;
     started.stop = async (graceMs) => {
       const r = await stop(graceMs);
+      await endpoint?.close();
       resolveStopped();
       return r;
     };
@@ -151,8 +183,9 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
     await started.start().catch((err: unknown) => {
       throw explainLoginFailure(err, cfg.DISCORD_API_URL);
     });
-    return { bot: started, stopped };
+    return { bot: started, stopped, health };
   } catch (err) {
+    await health?.close().catch(() => undefined);
     await bot?.client.destroy().catch(() => undefined);
     if (!opts.inference) await inference?.close().catch(() => undefined);
     if (!opts.database) await database.close().catch(() => undefined);
