@@ -4,9 +4,11 @@
  * implementation before anything is written. The measured difference goes into the metadata.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../../shared/atomic-write.ts';
 import path from 'node:path';
 import { moduleLogger } from '../../logger.ts';
+import { isDirection, type Direction } from '../../shared/direction.ts';
 import { CheckpointError, type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
 import { ExportError } from './export-error.ts';
 import { buildGeneratorGraph, ONNX_IR_VERSION, ONNX_OPSET, type GeneratorGraphConfig } from './generator-graph.ts';
@@ -24,7 +26,7 @@ export const FP16_TOLERANCE = 5e-2;
 /** Default verification size of light models (see {@link ExportGeneratorOptions.verifySize}). */
 export const LIGHT_VERIFY_SIZE = 64;
 
-export type Direction = 'a2b' | 'b2a';
+export type { Direction };
 const DIRECTIONS: Record<Direction, NetworkName> = { a2b: 'genA2B', b2a: 'genB2A' };
 
 /** The checkpoint facts an export needs (a subset of our checkpoint's config.json). */
@@ -160,22 +162,14 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
   Object.assign(metadata, stamp);
 
   mkdirSync(path.dirname(outPath), { recursive: true });
-  const tmp = `${outPath}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, modelBytes);
-    writeFileSync(tmp, appendix, { flag: 'a' });
-    renameSync(tmp, outPath);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(outPath, [modelBytes, appendix]);
   const bytes = modelBytes.byteLength + appendix.byteLength;
   log.info({ path: outPath, bytes, direction, precision: metadata.precision }, 'generator exported');
   return { path: outPath, bytes, metadata, maxAbsDiff: verification?.maxAbsDiff ?? null, verification };
 }
 
 function checkDirection(direction: unknown): Direction {
-  if (direction === 'a2b' || direction === 'b2a') return direction;
+  if (isDirection(direction)) return direction;
   throw new ExportError('BAD_DIRECTION', `direction must be "a2b" or "b2a", got ${JSON.stringify(direction)}`, { direction });
 }
 
