@@ -4,6 +4,7 @@
  * inference). Tests pass their own values to {@link loadConfig} instead of mutating the environment.
  * `.env.example` documents every variable; keep the two in step.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -17,6 +18,7 @@ const list = z
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   // storage
   DATA_DIR: z.string().default('./data'),
@@ -100,8 +102,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 let cached: Config | undefined;
 
-/** The process-wide configuration, parsed once from `process.env`. */
+/**
+ * Load `file` (default `.env` in the working directory) into `process.env` when it exists, with
+ * Node's own parser (`process.loadEnvFile`). Variables already set in the environment win.
+ * @returns the file loaded, or null when there is none.
+ * @throws {ConfigError} CONFIG_INVALID when the file exists but cannot be read.
+ */
+export function loadDotEnv(file = path.resolve('.env')): string | null {
+  if (!existsSync(file)) return null;
+  try {
+    process.loadEnvFile(file);
+  } catch (err) {
+    throw new ConfigError('CONFIG_INVALID', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { file }, { cause: err });
+  }
+  return file;
+}
+
+/** The process-wide configuration, parsed once from `process.env` (after loading `.env` when present). */
 export function config(): Config {
-  cached ??= loadConfig();
+  if (!cached) {
+    loadDotEnv();
+    cached = loadConfig();
+  }
   return cached;
 }

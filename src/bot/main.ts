@@ -25,7 +25,10 @@ export const PORTAL_URL = 'https://discord.com/developers/applications';
  * Throw one clear message naming every missing Discord setting and where to get it.
  * @throws {ConfigError} CONFIG_MISSING
  */
-export function requireDiscordCredentials(cfg: Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_APPLICATION_ID'>): asserts cfg is typeof cfg & { DISCORD_TOKEN: string; DISCORD_APPLICATION_ID: string } {
+export function requireDiscordCredentials(
+  cfg: Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_APPLICATION_ID'>,
+  purpose: { what: string; example: string } = { what: 'the bot cannot start', example: 'npm start' },
+): asserts cfg is typeof cfg & { DISCORD_TOKEN: string; DISCORD_APPLICATION_ID: string } {
   const missing: string[] = [];
   if (!cfg.DISCORD_TOKEN) {
     missing.push(`DISCORD_TOKEN is not set: in the Discord Developer Portal (${PORTAL_URL}) open your application → Bot → Reset Token, and copy the token.`);
@@ -37,7 +40,7 @@ export function requireDiscordCredentials(cfg: Pick<Config, 'DISCORD_TOKEN' | 'D
     const names = [!cfg.DISCORD_TOKEN && 'DISCORD_TOKEN', !cfg.DISCORD_APPLICATION_ID && 'DISCORD_APPLICATION_ID'].filter(Boolean) as string[];
     throw new ConfigError(
       'CONFIG_MISSING',
-      `the bot cannot start.\n  ${missing.join('\n  ')}\n  Set them in the environment, e.g. DISCORD_TOKEN=... DISCORD_APPLICATION_ID=... npm start (.env.example lists every setting). Full steps: docs/bot.md.`,
+      `${purpose.what}.\n  ${missing.join('\n  ')}\n  Set them in .env (cp .env.example .env) or in the environment, e.g. DISCORD_TOKEN=... DISCORD_APPLICATION_ID=... ${purpose.example}. Full steps: docs/bot.md.`,
       { missing: names },
     );
   }
