@@ -23,7 +23,7 @@ import { hashInts, RNG_PURPOSE } from '../data/rng.ts';
 import { loadSamplingWeights, type SamplingWeights } from '../data/sampler.ts';
 import { createDiscriminator, createGenerator } from '../networks/index.ts';
 import { linearDecayLr, type AdamState } from '../optimizer.ts';
-import type { NamedTensor, NetworkName, StateDict, UgatitState } from '../tensors.ts';
+import { NETWORK_NAMES, type NamedTensor, type StateDict, type UgatitState } from '../tensors.ts';
 import { readTorchCheckpoint } from '../torch-import/index.ts';
 import { renderLossCurve, type LossRecord } from './loss-curve.ts';
 import { LossHistory } from './loss-history.ts';
@@ -31,7 +31,7 @@ import { ARCHITECTURE_KEYS, resolveTrainOptions, useLowMemory, type TrainOptions
 import { createProgress, type ProgressReporter } from './progress.ts';
 import { renderSampleGrid } from './sample-grid.ts';
 import { UgatitTrainStep, type StepLosses, type UgatitNetworks } from './train-step.ts';
-import { TrainingError } from './training-error.ts';
+import { TrainingError } from '../training.errors.ts';
 
 export const RUN_FILE = 'run.json';
 export const LOSSES_FILE = 'losses.jsonl';
@@ -39,7 +39,7 @@ export const LOSS_CURVE_FILE = 'loss-curve.png';
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const SAMPLES_DIR = 'samples';
 
-const NETWORKS: readonly NetworkName[] = ['genA2B', 'genB2A', 'disGA', 'disGB', 'disLA', 'disLB'];
+const NETWORKS = NETWORK_NAMES;
 
 /** What happens around the loop; all optional. */
 export interface TrainHooks {
