@@ -41,8 +41,8 @@ export default function register(program: Command): void {
       if (!existsSync(image)) throw new UsageError(`cannot read ${flags.image ?? image}: no such file`, { image });
       const bytes = readFileSync(image);
 
-      const { exportGenerator } = await import('../../training/onnx/exporter.ts');
-      const { randomGeneratorState } = await import('../../training/onnx/random-state.ts');
+      const { exportGenerator } = await import('../../training/export/exporter.ts');
+      const { randomGeneratorState } = await import('../../training/export/random-state.ts');
       mkdirSync(out, { recursive: true });
       const models: Record<'a2b' | 'b2a', string> = { a2b: path.join(out, 'tiny-a2b.onnx'), b2a: path.join(out, 'tiny-b2a.onnx') };
       for (const [direction, seed] of [['a2b', 1], ['b2a', 2]] as const) {
