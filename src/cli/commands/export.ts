@@ -28,7 +28,15 @@ export default function register(program: Command): void {
     .action(async (checkpoint: string, flags: ExportFlags) => {
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
       const { exportGenerator } = await import('../../training/export/exporter.ts');
+      const { phaseProgress } = await import('../progress.ts');
+      const progress = phaseProgress('export', {
+        load: 'loading the checkpoint',
+        graph: 'building the ONNX graph',
+        verify: 'verifying against the TensorFlow.js generator',
+        write: 'writing the file',
+      });
       const res = await exportGenerator({
+        onPhase: (p) => progress.phase(p),
         checkpointDir: checkpoint,
         direction: flags.direction as Direction,
         outPath: flags.out as string,
@@ -36,7 +44,7 @@ export default function register(program: Command): void {
         version: flags.version,
         verify: flags.verify,
         verifySize: flags.verifySize === undefined ? undefined : Number(flags.verifySize),
-      });
+      }).finally(() => progress.stop());
       const summary = {
         path: res.path,
         bytes: res.bytes,

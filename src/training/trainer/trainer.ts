@@ -326,6 +326,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     adam = { G: adamStateFrom(ck.optimizer, 'G'), D: adamStateFrom(ck.optimizer, 'D') };
     startStep = ck.config.step;
     initSource = { resumedFrom: resumeFrom.dir };
+    log.info({ resumedFrom: resumeFrom.dir, step: startStep, iterations: o.iterations }, `resuming from step ${startStep} (checkpoint ${path.relative(process.cwd(), resumeFrom.dir) || resumeFrom.dir}), continuing to ${o.iterations}`);
   } else if (o.init) {
     const init = await readInit(o.init);
     try {
