@@ -1,0 +1,97 @@
+/**
+ * What an operator meets on the command line: `.env` is read when present (the environment wins),
+ * register-commands without credentials says what it cannot do, and logs are readable lines on a
+ * terminal (or with LOG_FORMAT=pretty) and JSON lines otherwise. Real child processes.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDotEnv } from '../../src/config.ts';
+import { wantsPretty } from '../../src/logger.ts';
+import { DiscordStandIn } from '../discord-stand-in/discord-stand-in.ts';
+import { repoRoot } from '../helpers/models.ts';
+
+const BIN = path.join(repoRoot, 'bin/webtoon.mjs');
+const work = mkdtempSync(path.join(os.tmpdir(), 'webtoon-operator-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function run(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: work, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('.env', () => {
+  let standIn: DiscordStandIn;
+  beforeAll(async () => {
+    standIn = new DiscordStandIn();
+    await standIn.start();
+  });
+  afterAll(async () => {
+    await standIn.stop();
+  });
+
+  it('is loaded from the working directory, and a variable set in the environment wins over it', async () => {
+    const dir = mkdtempSync(path.join(work, 'dotenv-'));
+    writeFileSync(
+      path.join(dir, '.env'),
+      `# copied from .env.example\nDISCORD_TOKEN=${standIn.token}\nDISCORD_APPLICATION_ID=${standIn.applicationId}\nDISCORD_API_URL=http://127.0.0.1:9/api\nLOG_LEVEL=warn\n`,
+    );
+    const sut = await run([BIN, 'register-commands', '--guild', standIn.guildId], { cwd: dir, env: { DISCORD_API_URL: standIn.apiUrl } });
+    expect(sut.stderr).not.toContain('is not set');
+    expect(sut.code).toBe(0);
+    expect(JSON.parse(sut.stdout)).toMatchObject({ scope: 'guild', guildId: standIn.guildId });
+    expect(standIn.registeredCommands.get(standIn.guildId)).toHaveLength(6);
+  }, 120_000);
+
+  it('is optional: loadDotEnv returns null when there is none', () => {
+    expect(loadDotEnv(path.join(work, 'no-such.env'))).toBeNull();
+  });
+});
+
+describe('register-commands without credentials', () => {
+  it('says it cannot register the commands (not that the bot cannot start) and how to set them', async () => {
+    const sut = await run([BIN, 'register-commands'], { cwd: work, env: { NODE_ENV: 'test' } });
+    expect(sut.code).toBe(1);
+    expect(sut.stderr).toContain('webtoon: ConfigError[CONFIG_MISSING]: cannot register the commands.');
+    expect(sut.stderr).toContain('DISCORD_TOKEN is not set');
+    expect(sut.stderr).toContain('npx webtoon register-commands --guild <server id>');
+    expect(sut.stderr).not.toContain('the bot cannot start');
+    expect(sut.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+});
+
+describe('log format', () => {
+  it('pretty on a terminal or with LOG_FORMAT=pretty, JSON otherwise', () => {
+    expect(wantsPretty('auto', true)).toBe(true);
+    expect(wantsPretty('auto', false)).toBe(false);
+    expect(wantsPretty('auto', undefined)).toBe(false);
+    expect(wantsPretty('json', true)).toBe(false);
+    expect(wantsPretty('pretty', false)).toBe(true);
+  });
+
+  const script = "const { moduleLogger } = await import('./src/logger.ts'); moduleLogger('demo').info({ faces: 1 }, 'translated one face');";
+  it('writes one JSON object per line when stderr is not a terminal', async () => {
+    const sut = await run(['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: { LOG_LEVEL: 'info' } });
+    expect(sut.code).toBe(0);
+    const line = JSON.parse(sut.stderr.trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 30, module: 'demo', faces: 1, msg: 'translated one face' });
+  }, 60_000);
+
+  it('writes readable lines with LOG_FORMAT=pretty', async () => {
+    const sut = await run(['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: { LOG_LEVEL: 'info', LOG_FORMAT: 'pretty' } });
+    expect(sut.code).toBe(0);
+    expect(sut.stderr).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: translated one face\n\s+module: "demo"\n\s+faces: 1\n$/);
+  }, 60_000);
+});
