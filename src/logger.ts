@@ -5,6 +5,7 @@
  * stay one JSON object per line. LOG_FORMAT=json|pretty overrides the choice. The level comes from the
  * configuration (LOG_LEVEL).
  */
+import { isMainThread, workerData } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { config } from './config.ts';
@@ -25,12 +26,23 @@ export function wantsPretty(format: 'auto' | 'json' | 'pretty', stderrIsTty: boo
   return format === 'pretty' || (format === 'auto' && stderrIsTty === true);
 }
 
+/**
+ * The format this process writes: `pretty` or `json`. A worker thread's stderr is never a TTY (it is
+ * piped through the main thread), so a worker started with `workerData.logFormat` follows the main
+ * thread's choice instead.
+ */
+export function logFormatInUse(): 'pretty' | 'json' {
+  const inherited = !isMainThread ? (workerData as { logFormat?: unknown } | null)?.logFormat : undefined;
+  if (inherited === 'pretty' || inherited === 'json') return inherited;
+  return wantsPretty(configured().format, process.stderr.isTTY) ? 'pretty' : 'json';
+}
+
 /** The root logger, created on first use. */
 export function logger(): Logger {
   if (!root) {
-    const { level, format } = configured();
-    const destination = wantsPretty(format, process.stderr.isTTY)
-      ? pinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' })
+    const { level } = configured();
+    const destination = logFormatInUse() === 'pretty'
+      ? pinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true })
       : pino.destination(2);
     root = pino({ level, base: undefined }, destination);
   }

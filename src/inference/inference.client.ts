@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
-import { moduleLogger } from '../logger.ts';
+import { logFormatInUse, moduleLogger } from '../logger.ts';
 import { precheckBytes } from './image-format.ts';
 import { deserializeError, InferenceError } from './inference.errors.ts';
 import type { Direction, InferenceClient, TranslateOptions, TranslateResult } from './inference.types.ts';
@@ -96,7 +96,7 @@ export class WorkerInferenceClient implements InferenceClient {
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'start' }));
     this.starting ??= new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { config: this.config, modelFile: this.opts.modelFile, modelOverrides: this.opts.modelOverrides };
+      const init: WorkerInit = { config: this.config, modelFile: this.opts.modelFile, modelOverrides: this.opts.modelOverrides, logFormat: logFormatInUse() };
       const worker = new Worker(BOOTSTRAP, { workerData: init, stderr: false, stdout: false });
       this.worker = worker;
       let settled = false;

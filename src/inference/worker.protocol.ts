@@ -10,6 +10,8 @@ export interface WorkerInit {
   config: Config;
   modelFile?: string;
   modelOverrides?: MetadataOverrides;
+  /** The main thread's log format (a worker's own stderr is never a terminal). */
+  logFormat?: 'pretty' | 'json';
 }
 
 type PostedError = SerializedInferenceError | SerializedOtherError;

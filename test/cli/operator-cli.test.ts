@@ -11,7 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDotEnv } from '../../src/config.ts';
 import { wantsPretty } from '../../src/logger.ts';
 import { DiscordStandIn } from '../discord-stand-in/discord-stand-in.ts';
-import { repoRoot } from '../helpers/models.ts';
+import { execFileSync } from 'node:child_process';
+import { exportedTestModels, repoRoot } from '../helpers/models.ts';
+
+/** util-linux `script` runs a command on a pseudo-terminal: what an operator's terminal is. */
+const haveScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 const BIN = path.join(repoRoot, 'bin/webtoon.mjs');
 const work = mkdtempSync(path.join(os.tmpdir(), 'webtoon-operator-'));
@@ -92,6 +103,22 @@ describe('log format', () => {
   it('writes readable lines with LOG_FORMAT=pretty', async () => {
     const sut = await run(['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: { LOG_LEVEL: 'info', LOG_FORMAT: 'pretty' } });
     expect(sut.code).toBe(0);
-    expect(sut.stderr).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: translated one face\n\s+module: "demo"\n\s+faces: 1\n$/);
+    expect(sut.stderr).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: translated one face \{"module":"demo","faces":1\}\n$/);
   }, 60_000);
+
+  it.skipIf(!haveScript)('on a terminal, the inference worker thread logs readable lines too, and the provider in use is one info line without a warning', async () => {
+    const models = await exportedTestModels();
+    const out = path.join(work, 'tty.png');
+    const cmd = `node ${BIN} translate ${path.join(repoRoot, 'assets/demo/astronaut.jpg')} --model ${models.a2b} -o ${out}`;
+    const sut = await run(['-e', `require('node:child_process').execFileSync('script', ['-qec', ${JSON.stringify(cmd)}, '/dev/null'], { stdio: 'inherit' })`], {
+      cwd: work,
+      env: { LOG_LEVEL: 'info' },
+    });
+    expect(sut.code).toBe(0);
+    const text = sut.stdout.replace(/\r/g, '');
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: onnxruntime runs on cpu/m);
+    expect(text).not.toContain('{"level"');
+    expect(text).not.toMatch(/WARN/);
+    expect(text).toContain(`${out}: a2b model`);
+  }, 120_000);
 });
