@@ -32,6 +32,8 @@ export async function buildProgram(): Promise<Command> {
   const program = new Command('webtoon')
     .description('WebtoonFaces: selfie <-> webtoon face translation with U-GAT-IT (bot, inference, training, reports)')
     .version(cliVersion(), '-V, --version', 'print the version and exit')
+    // Program options only before the command name: `export --version v1` is the command's own option.
+    .enablePositionalOptions()
     .option('-v, --verbose', 'log debug details to stderr')
     .option('-q, --quiet', 'log only errors to stderr')
     .showHelpAfterError('(run with --help for usage)')

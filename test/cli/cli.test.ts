@@ -26,6 +26,12 @@ describe('webtoon (the CLI entry)', () => {
     expect([r.code, r.stdout.trim(), r.stderr]).toEqual([0, version, '']);
   });
 
+  it("leaves --version after a command name to that command's own option (export/translate --version <v>)", async () => {
+    const r = await run(['translate', 'x.png', '--version']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/option '--version <v>' argument missing/);
+  });
+
   it('--help lists every command and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
