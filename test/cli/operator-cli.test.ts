@@ -4,7 +4,7 @@
  * terminal (or with LOG_FORMAT=pretty) and JSON lines otherwise. Real child processes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,13 @@ describe('.env', () => {
     expect(JSON.parse(sut.stdout)).toMatchObject({ scope: 'guild', guildId: standIn.guildId });
     expect(standIn.registeredCommands.get(standIn.guildId)).toHaveLength(6);
   }, 120_000);
+
+  it('.env.example names every setting src/config.ts reads, and nothing else', () => {
+    const declared = [...new Set([...readFileSync(path.join(repoRoot, 'src/config.ts'), 'utf8').matchAll(/^ {2}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]))].sort();
+    const documented = [...readFileSync(path.join(repoRoot, '.env.example'), 'utf8').matchAll(/^([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
+    expect(declared.length).toBeGreaterThan(30);
+    expect(documented).toEqual(declared);
+  });
 
   it('is optional: loadDotEnv returns null when there is none', () => {
     expect(loadDotEnv(path.join(work, 'no-such.env'))).toBeNull();
