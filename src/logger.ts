@@ -7,7 +7,8 @@
  */
 import { isMainThread, workerData } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import { config } from './config.ts';
 
 let root: Logger | undefined;
@@ -42,7 +43,8 @@ export function logger(): Logger {
   if (!root) {
     const { level } = configured();
     const destination = logFormatInUse() === 'pretty'
-      ? pinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true })
+      ? // loaded only when used: JSON output (containers, pipes, tests) never pays for it
+        (createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty)({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true })
       : pino.destination(2);
     root = pino({ level, base: undefined }, destination);
   }
