@@ -32,6 +32,8 @@ export interface RedisTransportOptions {
   queueName?: string;
   /** How often a waiting job's position is looked up (ms). */
   positionPollMs?: number;
+  /** The worker's local client (default: {@link createInferenceClient}); tests pass a fault-injecting double. */
+  createLocalClient?: (config: Config) => Promise<WorkerInferenceClient>;
   /** Told about every job a consumer finishes (the worker's metrics). */
   observer?: TranslationObserver;
 }
@@ -199,7 +201,7 @@ export interface RedisInferenceWorker {
  */
 export async function startRedisInferenceWorker(config: Config, opts: RedisTransportOptions = {}): Promise<RedisInferenceWorker> {
   const name = opts.queueName ?? config.INFERENCE_QUEUE ?? DEFAULT_QUEUE;
-  const local = await createInferenceClient({ ...config, INFERENCE_TRANSPORT: 'inprocess' });
+  const local = await (opts.createLocalClient ?? createInferenceClient)({ ...config, INFERENCE_TRANSPORT: 'inprocess' });
   const redis = connect(config);
   const publishVersions = async (): Promise<void> => {
     const v = await local.modelVersions();

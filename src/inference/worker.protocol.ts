@@ -12,6 +12,8 @@ export interface WorkerInit {
   modelOverrides?: MetadataOverrides;
   /** The main thread's log format (a worker's own stderr is never a terminal). */
   logFormat?: 'pretty' | 'json';
+  /** Obey the `crash` and `hang` control messages (test doubles only; see ClientOptions.faultInjection). */
+  faultInjection?: boolean;
 }
 
 type PostedError = SerializedInferenceError | SerializedOtherError;
@@ -19,6 +21,7 @@ type PostedError = SerializedInferenceError | SerializedOtherError;
 export type ToWorker =
   | { type: 'job'; id: number; image: ArrayBuffer; opts: JobOptions }
   | { type: 'versions'; id: number }
+  // Fault injection, obeyed only when the worker was started with `faultInjection`:
   | { type: 'crash' }
   | { type: 'hang'; ms: number }
   /**
