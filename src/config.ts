@@ -4,6 +4,7 @@
  * inference). Tests pass their own values to {@link loadConfig} instead of mutating the environment.
  * `.env.example` documents every variable; keep the two in step.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -17,6 +18,7 @@ const list = z
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   // storage
   DATA_DIR: z.string().default('./data'),
@@ -34,6 +36,7 @@ const schema = z.object({
   ORT_THREADS: int(0).default(0),
   INFERENCE_TRANSPORT: z.enum(['inprocess', 'redis']).default('inprocess'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  INFERENCE_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, _ . - (at most 100)').default('webtoon-inference'),
   MAX_IMAGE_BYTES: int(1).default(10 * 1024 * 1024),
   MAX_IMAGE_PIXELS: int(1).default(50_000_000),
   MIN_FACE_PX: int(1).default(48),
@@ -59,6 +62,10 @@ const schema = z.object({
   // automatic audit of each generation (face analysis after the reply; src/analysis)
   AUDIT_ENABLED: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
   AUDIT_MAX_PENDING: int(1).default(32),
+
+  // operations: /healthz and /metrics of the bot and of `webtoon worker`
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 
   // training
   TRAIN_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
@@ -99,8 +106,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 let cached: Config | undefined;
 
-/** The process-wide configuration, parsed once from `process.env`. */
+/**
+ * Load `file` (default `.env` in the working directory) into `process.env` when it exists, with
+ * Node's own parser (`process.loadEnvFile`). Variables already set in the environment win.
+ * @returns the file loaded, or null when there is none.
+ * @throws {ConfigError} CONFIG_INVALID when the file exists but cannot be read.
+ */
+export function loadDotEnv(file = path.resolve('.env')): string | null {
+  if (!existsSync(file)) return null;
+  try {
+    process.loadEnvFile(file);
+  } catch (err) {
+    throw new ConfigError('CONFIG_INVALID', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { file }, { cause: err });
+  }
+  return file;
+}
+
+/** The process-wide configuration, parsed once from `process.env` (after loading `.env` when present). */
 export function config(): Config {
-  cached ??= loadConfig();
+  if (!cached) {
+    loadDotEnv();
+    cached = loadConfig();
+  }
   return cached;
 }

@@ -1,23 +1,53 @@
 /**
- * The one structured logger (pino). It writes JSON lines to stderr so that a command's stdout stays
- * clean for its own output (JSON reports, CSV, ...). The level comes from the configuration (LOG_LEVEL).
+ * The one structured logger (pino). It writes to stderr so that a command's stdout stays clean for its
+ * own output (JSON reports, CSV, ...). On a terminal the lines are made readable by pino-pretty
+ * (time, level, message, then the fields); anywhere else (containers, pipes, log shippers, tests) they
+ * stay one JSON object per line. LOG_FORMAT=json|pretty overrides the choice. The level comes from the
+ * configuration (LOG_LEVEL).
  */
+import { isMainThread, workerData } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import { config } from './config.ts';
 
 let root: Logger | undefined;
 
-function configuredLevel(): string {
+function configured(): { level: string; format: 'auto' | 'json' | 'pretty' } {
   try {
-    return config().LOG_LEVEL;
+    const c = config();
+    return { level: c.LOG_LEVEL, format: c.LOG_FORMAT };
   } catch {
-    return 'info'; // a bad configuration is reported by whoever loads it; logging must still work
+    return { level: 'info', format: 'auto' }; // a bad configuration is reported by whoever loads it; logging must still work
   }
+}
+
+/** Pretty when asked, or (auto) when stderr is a terminal. */
+export function wantsPretty(format: 'auto' | 'json' | 'pretty', stderrIsTty: boolean | undefined): boolean {
+  return format === 'pretty' || (format === 'auto' && stderrIsTty === true);
+}
+
+/**
+ * The format this process writes: `pretty` or `json`. A worker thread's stderr is never a TTY (it is
+ * piped through the main thread), so a worker started with `workerData.logFormat` follows the main
+ * thread's choice instead.
+ */
+export function logFormatInUse(): 'pretty' | 'json' {
+  const inherited = !isMainThread ? (workerData as { logFormat?: unknown } | null)?.logFormat : undefined;
+  if (inherited === 'pretty' || inherited === 'json') return inherited;
+  return wantsPretty(configured().format, process.stderr.isTTY) ? 'pretty' : 'json';
 }
 
 /** The root logger, created on first use. */
 export function logger(): Logger {
-  root ??= pino({ level: configuredLevel(), base: undefined }, pino.destination(2));
+  if (!root) {
+    const { level } = configured();
+    const destination = logFormatInUse() === 'pretty'
+      ? // loaded only when used: JSON output (containers, pipes, tests) never pays for it
+        (createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty)({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true })
+      : pino.destination(2);
+    root = pino({ level, base: undefined }, destination);
+  }
   return root;
 }
 

@@ -3,7 +3,8 @@
  * client, log in, and shut down cleanly on SIGINT/SIGTERM. `webtoon bot` (and `npm start`) call
  * {@link runBot}; each shard process under `webtoon bot --shards` does too.
  */
-import { REST, Routes, type RESTGetCurrentApplicationResult } from 'discord.js';
+import { REST, Routes, Status, type RESTGetCurrentApplicationResult } from 'discord.js';
+import { sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { migrateDatabase, openDatabaseFromConfig, type DatabaseHandle } from '../db/client.ts';
@@ -13,6 +14,8 @@ import { GenerationAuditor, WorkerAuditRunner } from '../analysis/generation-aud
 import type { RebalancingReport } from '../db/report.ts';
 import { createInferenceClient, type InferenceClient } from '../inference/index.ts';
 import { moduleLogger } from '../logger.ts';
+import { startHealthServer, type HealthServer } from '../observability/health.server.ts';
+import { instrumentInference, ServiceMetrics } from '../observability/metrics.ts';
 import { BotError } from './bot.errors.ts';
 import { createBot, type Bot } from './bot.ts';
 
@@ -24,7 +27,10 @@ export const PORTAL_URL = 'https://discord.com/developers/applications';
  * Throw one clear message naming every missing Discord setting and where to get it.
  * @throws {ConfigError} CONFIG_MISSING
  */
-export function requireDiscordCredentials(cfg: Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_APPLICATION_ID'>): asserts cfg is typeof cfg & { DISCORD_TOKEN: string; DISCORD_APPLICATION_ID: string } {
+export function requireDiscordCredentials(
+  cfg: Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_APPLICATION_ID'>,
+  purpose: { what: string; example: string } = { what: 'the bot cannot start', example: 'npm start' },
+): asserts cfg is typeof cfg & { DISCORD_TOKEN: string; DISCORD_APPLICATION_ID: string } {
   const missing: string[] = [];
   if (!cfg.DISCORD_TOKEN) {
     missing.push(`DISCORD_TOKEN is not set: in the Discord Developer Portal (${PORTAL_URL}) open your application → Bot → Reset Token, and copy the token.`);
@@ -36,7 +42,7 @@ export function requireDiscordCredentials(cfg: Pick<Config, 'DISCORD_TOKEN' | 'D
     const names = [!cfg.DISCORD_TOKEN && 'DISCORD_TOKEN', !cfg.DISCORD_APPLICATION_ID && 'DISCORD_APPLICATION_ID'].filter(Boolean) as string[];
     throw new ConfigError(
       'CONFIG_MISSING',
-      `the bot cannot start.\n  ${missing.join('\n  ')}\n  Set them in the environment, e.g. DISCORD_TOKEN=... DISCORD_APPLICATION_ID=... npm start (.env.example lists every setting). Full steps: docs/bot.md.`,
+      `${purpose.what}.\n  ${missing.join('\n  ')}\n  Set them in .env (cp .env.example .env) or in the environment, e.g. DISCORD_TOKEN=... DISCORD_APPLICATION_ID=... ${purpose.example}. Full steps: docs/bot.md.`,
       { missing: names },
     );
   }
@@ -95,6 +101,8 @@ export interface RunningBot {
   bot: Bot;
   /** Resolves when the bot has stopped (after a signal or {@link Bot.stop}). */
   stopped: Promise<void>;
+  /** The /healthz + /metrics endpoint when METRICS_PORT is set. */
+  health?: HealthServer;
 }
 
 export interface RunBotOptions {
@@ -115,24 +123,51 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
   const database = opts.database ?? (await openDatabaseFromConfig(cfg));
   let inference: InferenceClient | undefined;
   let bot: Bot | undefined;
+  let health: HealthServer | undefined;
   try {
     await migrateDatabase(database);
     inference = opts.inference ?? (await createInferenceClient(cfg));
+    const metrics = cfg.METRICS_PORT === undefined ? undefined : new ServiceMetrics({ service: 'bot' });
     bot = await createBot({
       config: cfg,
-      inference,
+      inference: metrics ? instrumentInference(inference, metrics) : inference,
       database,
       feedback: new FeedbackService(database),
       renderChart,
       auditor: cfg.AUDIT_ENABLED ? new GenerationAuditor(new WorkerAuditRunner(), new AuditStore(database), { maxPending: cfg.AUDIT_MAX_PENDING }) : undefined,
       owns: { inference: !opts.inference, database: !opts.database, auditor: true },
     });
+    if (metrics) {
+      const client = bot.client;
+      const served = inference;
+      metrics.setGateway(client);
+      health = await startHealthServer({
+        service: 'bot',
+        metrics,
+        port: cfg.METRICS_PORT!,
+        host: cfg.METRICS_HOST,
+        checks: {
+          gateway: async () => ({ ok: client.ws.status === Status.Ready, detail: `${Status[client.ws.status] ?? client.ws.status}, ping ${client.ws.ping} ms` }),
+          database: async () => {
+            await database.db.execute(sql`select 1`);
+            return { ok: true, detail: database.kind };
+          },
+          models: async () => {
+            const v = await served.modelVersions();
+            return { ok: true, detail: `a2b ${v.a2b ?? 'none'}, b2a ${v.b2a ?? 'none'}` };
+          },
+        },
+      });
+      log.info({ url: health.url }, `health and metrics on ${health.url}/healthz and ${health.url}/metrics`);
+    }
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
     const started = bot;
     const stop = started.stop.bind(started);
+    const endpoint = health;
     started.stop = async (graceMs) => {
       const r = await stop(graceMs);
+      await endpoint?.close();
       resolveStopped();
       return r;
     };
@@ -154,8 +189,9 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
     await started.start().catch((err: unknown) => {
       throw explainLoginFailure(err, cfg.DISCORD_API_URL);
     });
-    return { bot: started, stopped };
+    return { bot: started, stopped, health };
   } catch (err) {
+    await health?.close().catch(() => undefined);
     await bot?.client.destroy().catch(() => undefined);
     if (!opts.inference) await inference?.close().catch(() => undefined);
     if (!opts.database) await database.close().catch(() => undefined);

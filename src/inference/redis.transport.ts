@@ -34,6 +34,14 @@ export interface RedisTransportOptions {
   positionPollMs?: number;
   /** The worker's local client (default: {@link createInferenceClient}); tests pass a fault-injecting double. */
   createLocalClient?: (config: Config) => Promise<WorkerInferenceClient>;
+  /** Told about every job a consumer finishes (the worker's metrics). */
+  observer?: TranslationObserver;
+}
+
+/** Receives each consumed job's outcome (implemented by the operator metrics). */
+export interface TranslationObserver {
+  observeResult(result: TranslateResult): void;
+  observeError(err: unknown, direction: Direction): void;
 }
 
 function connect(config: Config): Redis {
@@ -59,7 +67,7 @@ export class RedisInferenceClient implements InferenceClient {
     private readonly config: Config,
     private readonly opts: RedisTransportOptions = {},
   ) {
-    this.name = opts.queueName ?? DEFAULT_QUEUE;
+    this.name = opts.queueName ?? config.INFERENCE_QUEUE ?? DEFAULT_QUEUE;
     this.redis = connect(config);
     this.queue = new Queue(this.name, { connection: this.redis });
     this.events = new QueueEvents(this.name, { connection: connect(config) });
@@ -184,6 +192,8 @@ export interface RedisInferenceWorker {
   close(): Promise<void>;
   /** The in-process client doing the work (for tests and metrics). */
   local: WorkerInferenceClient;
+  /** Health: the consumer is running and Redis answers (throws when Redis does not). */
+  check(): Promise<{ ok: boolean; detail: string }>;
 }
 
 /**
@@ -191,7 +201,7 @@ export interface RedisInferenceWorker {
  * up to BATCH_MAX_SIZE at a time. Reports the served model versions to Redis.
  */
 export async function startRedisInferenceWorker(config: Config, opts: RedisTransportOptions = {}): Promise<RedisInferenceWorker> {
-  const name = opts.queueName ?? DEFAULT_QUEUE;
+  const name = opts.queueName ?? config.INFERENCE_QUEUE ?? DEFAULT_QUEUE;
   const local = await (opts.createLocalClient ?? createInferenceClient)({ ...config, INFERENCE_TRANSPORT: 'inprocess' });
   const redis = connect(config);
   const publishVersions = async (): Promise<void> => {
@@ -206,10 +216,12 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
     async (job: Job<JobData>): Promise<JobResult> => {
       try {
         const r = await local.translate(Buffer.from(job.data.image, 'base64'), job.data.opts);
+        opts.observer?.observeResult(r);
         void publishVersions().catch(() => undefined);
         const audit = r.auditImages && { ...r.auditImages, input: Buffer.from(r.auditImages.input).toString('base64'), output: Buffer.from(r.auditImages.output).toString('base64') };
         return { ...r, png: r.png.toString('base64'), auditImages: audit };
       } catch (err) {
+        opts.observer?.observeError(err, job.data.opts.direction);
         const posted = JSON.stringify(serializeError(err));
         // A crash is worth another attempt; a refusal of the input is not.
         if (err instanceof InferenceError && err.code !== 'WORKER_CRASHED' && err.code !== 'TIMEOUT') {
@@ -226,6 +238,11 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
   await worker.waitUntilReady();
   return {
     local,
+    async check() {
+      const pong = await redis.ping();
+      const running = worker.isRunning();
+      return { ok: running && pong === 'PONG', detail: `consumer ${running ? 'running' : 'stopped'} on queue ${name}, redis ${pong}` };
+    },
     async close() {
       await worker.close();
       await local.close();

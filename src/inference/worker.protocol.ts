@@ -10,6 +10,8 @@ export interface WorkerInit {
   config: Config;
   modelFile?: string;
   modelOverrides?: MetadataOverrides;
+  /** The main thread's log format (a worker's own stderr is never a terminal). */
+  logFormat?: 'pretty' | 'json';
   /** Obey the `crash` and `hang` control messages (test doubles only; see ClientOptions.faultInjection). */
   faultInjection?: boolean;
 }

@@ -10,6 +10,9 @@
  * `Napi::Error` nobody catches, which aborts the whole process) — the client's `close()` therefore
  * asks the worker to shut down itself.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
@@ -68,6 +71,34 @@ const failedProviders = new Map<string, string>();
 // ONNX Runtime's own console logging: errors it prints itself (a missing CUDA library) are reported
 // once through our logger instead.
 ort.env.logLevel = 'fatal';
+
+/**
+ * Whether onnxruntime-node has the provider's library on disk. Its CUDA provider is not in the npm
+ * package (the package's install script downloads it, and `npm ci` here skips that), so on a machine
+ * set up without it `cuda` in the default ORT_PROVIDERS is expected to be absent: that is not worth a
+ * warning. A provider that is installed but fails to load still warns.
+ */
+export function providerInstalled(ep: string, bindingDir = ortBindingDir()): boolean {
+  if (ep !== 'cuda' || !bindingDir) return true;
+  return existsSync(path.join(bindingDir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
+}
+
+/** onnxruntime-node's native folder for this platform (bin/napi-v*\/<platform>/<arch>), or null. */
+function ortBindingDir(): string | null {
+  try {
+    const bin = path.resolve(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '../bin');
+    for (const napi of ['napi-v6', 'napi-v3']) {
+      const dir = path.join(bin, napi, process.platform, process.arch);
+      if (existsSync(dir)) return dir;
+    }
+  } catch {
+    // not resolvable: assume everything is installed and let session creation say otherwise
+  }
+  return null;
+}
+
+/** Providers already announced with the one "running on" info line (once per process or thread). */
+const announced = new Set<string>();
 
 /** Why each provider was skipped so far (for diagnostics and tests). */
 export function providerFailures(): ReadonlyMap<string, string> {
@@ -168,6 +199,11 @@ async function createModelNow(model: string | Uint8Array, opts: SessionOptions):
   let lastError: unknown;
   for (const ep of providers) {
     if (failedProviders.has(ep)) continue;
+    if (ep !== providers[providers.length - 1] && !providerInstalled(ep)) {
+      failedProviders.set(ep, 'not installed');
+      log.debug({ provider: ep }, `execution provider ${ep} is not installed; trying the next one`);
+      continue;
+    }
     try {
       const so: ort.InferenceSession.SessionOptions = {
         executionProviders: [ep],
@@ -177,6 +213,11 @@ async function createModelNow(model: string | Uint8Array, opts: SessionOptions):
       };
       const session =
         typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
+      if (!announced.has(ep)) {
+        announced.add(ep);
+        const skipped = [...failedProviders.entries()].filter(([p]) => providers.includes(p)).map(([p, why]) => `${p}: ${why === 'not installed' ? 'not installed' : 'failed to load'}`);
+        log.info({ provider: ep, skipped }, `onnxruntime runs on ${ep}${skipped.length ? ` (${skipped.join(', ')})` : ''}`);
+      }
       return new OrtModel(session, ep);
     } catch (err) {
       lastError = err;

@@ -28,6 +28,8 @@ const log = moduleLogger('training.backend');
 let wasmPathsSet = false;
 
 function message(err: unknown): string {
+  // An optional package that is simply absent (the usual case for tfjs-node): say so, not the resolver's path-laden message.
+  if ((err as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package '@tensorflow\/tfjs-node(-gpu)?'/.test(String((err as Error).message))) return 'not installed';
   return err instanceof Error ? err.message.split('\n')[0] : String(err);
 }
 

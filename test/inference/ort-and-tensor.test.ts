@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blazeFaceModelPath } from '../../src/inference/blazeface.detector.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { createModel, providerFailures, resolveProviders, SUPPORTED_DEVICES } from '../../src/onnx/runtime.ts';
+import { createModel, providerFailures, providerInstalled, resolveProviders, SUPPORTED_DEVICES } from '../../src/onnx/runtime.ts';
 import { blendHeatmap, denormalize, fromNchw, jet, minMaxToUint8, normalize, toNchwBatch, toNhwc } from '../../src/inference/tensor.ts';
 import type { RawImage } from '../../src/media/media.ts';
 
@@ -27,14 +30,27 @@ describe('createModel', () => {
   it('falls back from CUDA to CPU when CUDA cannot load, remembering why once', async () => {
     const sut = await createModel(blazeFaceModelPath('front'), { devices: ['cuda', 'cpu'], threads: 1 });
     try {
-      // No CUDA libraries on the test machines: the session runs on the CPU and the reason is kept.
+      // No CUDA libraries on the test machines: the session runs on the CPU and the reason is kept
+      // ("not installed" where npm ci skipped onnxruntime-node's CUDA download, as it does here).
       expect(sut.provider).toBe('cpu');
-      expect(providerFailures().get('cuda')).toMatch(/Failed to load|cuda/i);
+      expect(providerFailures().get('cuda')).toMatch(providerInstalled('cuda') ? /Failed to load|cuda/i : /^not installed$/);
       const again = await createModel(blazeFaceModelPath('front'), { devices: ['cuda', 'cpu'], threads: 1 });
       expect(again.provider).toBe('cpu');
       await again.dispose();
     } finally {
       await sut.dispose();
+    }
+  });
+
+  it('knows whether the CUDA provider library is installed (the npm package ships without it)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'webtoon-ort-bin-'));
+    try {
+      expect(providerInstalled('cuda', dir)).toBe(false);
+      expect(providerInstalled('cpu', dir)).toBe(true);
+      writeFileSync(path.join(dir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'), '');
+      expect(providerInstalled('cuda', dir)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

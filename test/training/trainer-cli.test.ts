@@ -102,6 +102,8 @@ describe('webtoon train (CLI)', () => {
     expect(resumed.code).toBe(0);
     const s2 = JSON.parse(resumed.stdout.trim().split('\n').pop()!) as { startStep: number; step: number };
     expect(s2).toMatchObject({ startStep: summary.step, step: summary.step + 1 });
+    expect(resumed.stderr).toContain(`resuming from step ${summary.step} of ${summary.step + 1} (`);
+    expect(resumed.stderr).toContain(`step_${String(summary.step).padStart(7, '0')})`);
     expect(await lineCount(lossesFile)).toBe(summary.step + 1);
   });
 });

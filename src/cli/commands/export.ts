@@ -38,6 +38,13 @@ export default function register(program: Command): void {
     .action(async (checkpoint: string, flags: ExportFlags) => {
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
       const { exportGenerator } = await import('../../training/export/exporter.ts');
+      const { phaseProgress } = await import('../progress.ts');
+      const progress = phaseProgress('export', {
+        load: 'loading the checkpoint',
+        graph: 'building the ONNX graph',
+        verify: 'verifying against the TensorFlow.js generator',
+        write: 'writing the file',
+      });
       const { ExportError } = await import('../../training/training.errors.ts');
       if (flags.quantize !== undefined && flags.quantize !== 'int8') {
         throw new ExportError('BAD_OPTION', `--quantize supports only int8, got "${flags.quantize}"`, { quantize: flags.quantize });
@@ -60,6 +67,7 @@ export default function register(program: Command): void {
             }
           : undefined;
       const res = await exportGenerator({
+        onPhase: (p) => progress.phase(p),
         checkpointDir: checkpoint,
         direction: flags.direction as Direction,
         outPath: flags.out as string,
@@ -68,7 +76,7 @@ export default function register(program: Command): void {
         verify: flags.verify,
         verifySize: flags.verifySize === undefined ? undefined : Number(flags.verifySize),
         int8,
-      });
+      }).finally(() => progress.stop());
       const summary = {
         path: res.path,
         bytes: res.bytes,

@@ -26,7 +26,14 @@ export default function register(program: Command): void {
         if (!/^\d+$/.test(flags.imgSize)) throw new UsageError(`--img-size must be a positive multiple of 4, got ${flags.imgSize}`, { imgSize: flags.imgSize });
       }
       const { importTorchCheckpoint } = await import('../../training/torch-import/import-torch.ts');
-      const res = await importTorchCheckpoint({ file, outDir: flags.out, imgSize, force: !!flags.force });
+      const { phaseProgress } = await import('../progress.ts');
+      const progress = phaseProgress('import-torch', {
+        read: 'reading the PyTorch archive',
+        check: 'checking the networks and their shapes',
+        write: 'writing the checkpoint',
+        hash: 'hashing the weights',
+      });
+      const res = await importTorchCheckpoint({ file, outDir: flags.out, imgSize, force: !!flags.force, onPhase: (p) => progress.phase(p) }).finally(() => progress.stop());
       const summary = {
         out: res.out,
         config: res.config,

@@ -20,16 +20,40 @@ export default function register(program: Command): void {
         });
       }
       const { startRedisInferenceWorker } = await import('../../inference/redis.transport.ts');
+      const { ServiceMetrics } = await import('../../observability/metrics.ts');
+      const { startHealthServer } = await import('../../observability/health.server.ts');
       const log = moduleLogger('cli.worker');
       // Listen for the stop signal before starting, so a signal during start-up is not lost.
       const stopSignal = new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));
       });
-      const worker = await startRedisInferenceWorker(cfg);
+      const metrics = cfg.METRICS_PORT === undefined ? undefined : new ServiceMetrics({ service: 'worker' });
+      const worker = await startRedisInferenceWorker(cfg, { observer: metrics });
+      const health = metrics
+        ? await startHealthServer({
+            service: 'worker',
+            metrics,
+            port: cfg.METRICS_PORT!,
+            host: cfg.METRICS_HOST,
+            checks: {
+              queue: () => worker.check(),
+              models: async () => {
+                const v = await worker.local.modelVersions();
+                return { ok: true, detail: `a2b ${v.a2b ?? 'none'}, b2a ${v.b2a ?? 'none'}` };
+              },
+            },
+          }).catch(async (err: unknown) => {
+            await worker.close();
+            throw err;
+          })
+        : undefined;
+      metrics?.setInference(worker.local);
+      if (health) log.info({ url: health.url }, `health and metrics on ${health.url}/healthz and ${health.url}/metrics`);
       log.info({ versions: await worker.local.modelVersions(), providers: cfg.ORT_PROVIDERS }, 'inference worker consuming the queue');
       const signal = await stopSignal;
       log.info({ signal }, 'stopping: finishing the current job');
+      await health?.close();
       await worker.close();
     });
 }

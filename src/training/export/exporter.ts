@@ -64,12 +64,18 @@ export type ExportGeneratorOptions = ExportSource & {
   reference?: (state: StateDict, cfg: GeneratorGraphConfig) => Promise<GeneratorReference>;
   /** Override the tolerance (default {@link FP32_TOLERANCE} or {@link FP16_TOLERANCE}). */
   tolerance?: number;
+  /** Told when each phase starts (the CLI's progress bar). */
+  onPhase?: (phase: ExportPhase) => void;
   /**
    * Write a static int8 (QDQ) model instead: calibrated on real crops, measured against the verified fp32
    * graph on held-out crops, refused (QUALITY_TOO_LOW, nothing written) below the PSNR floor.
    */
   int8?: Int8Options;
 };
+
+/** The phases of an export, in order ('verify' is skipped with verify: false). */
+export const EXPORT_PHASES = ['load', 'graph', 'verify', 'write'] as const;
+export type ExportPhase = (typeof EXPORT_PHASES)[number];
 
 /** What {@link exportGenerator} wrote. */
 export interface ExportGeneratorResult {
@@ -103,6 +109,7 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
     throw new ExportError('BAD_OPTION', `verifySize must be a positive multiple of 4, got ${opts.verifySize}`, { verifySize: opts.verifySize });
   }
   const netName = DIRECTIONS[direction];
+  opts.onPhase?.('load');
   const source = await loadSource(opts, netName);
   if (opts.verifySize !== undefined && !source.config.light && opts.verifySize !== source.config.img_size) {
     throw new ExportError('BAD_OPTION', `a full model runs only at its img_size ${source.config.img_size}; verifySize ${opts.verifySize} is impossible`, {
@@ -118,6 +125,7 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
   }
 
   const started = Date.now();
+  opts.onPhase?.('graph');
   const { builder, weightBytes } = buildGeneratorGraph(source.generator, cfg, { fp16 });
   const version = opts.version ?? `step${cfg.step ?? 0}-${source.hash.replace(/^sha256:/, '').slice(0, 12)}`;
   const metadata = encodeGeneratorMetadata(
@@ -147,6 +155,7 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
   if (opts.verify === false) {
     stamp.verify_max_abs_diff = 'not-verified';
   } else {
+    opts.onPhase?.('verify');
     const makeRef = opts.reference ?? (await import('./tfjs-reference.ts')).createTfjsReference;
     const reference = await makeRef(source.generator, cfg);
     try {
@@ -179,6 +188,7 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
   const appendix = metadataAppendix(stamp);
   Object.assign(metadata, stamp);
 
+  opts.onPhase?.('write');
   assertGeneratorContract(path.basename(outPath), [modelBytes, appendix]);
   mkdirSync(path.dirname(outPath), { recursive: true });
   await writeFileAtomic(outPath, [modelBytes, appendix]);

@@ -28,7 +28,13 @@ export interface ImportTorchOptions {
   imgSize?: number;
   /** Replace an existing non-empty output directory. */
   force?: boolean;
+  /** Told when each phase starts (the CLI's progress bar). */
+  onPhase?: (phase: ImportPhase) => void;
 }
+
+/** The phases of an import, in order. */
+export const IMPORT_PHASES = ['read', 'check', 'write', 'hash'] as const;
+export type ImportPhase = (typeof IMPORT_PHASES)[number];
 
 /** What an import wrote. */
 export interface ImportTorchResult {
@@ -83,7 +89,9 @@ export async function importTorchCheckpoint(opts: ImportTorchOptions): Promise<I
     throw new UsageError(`checkpoint file ${file} does not exist`, { file, cause: (err as NodeJS.ErrnoException).code });
   }
 
+  opts.onPhase?.('read');
   const state = readTorchCheckpoint(file);
+  opts.onPhase?.('check');
   const inferred = inferConfig(state);
   let imgSize: number;
   let imgSizeFrom: 'weights' | 'flag' | 'default';
@@ -120,6 +128,7 @@ export async function importTorchCheckpoint(opts: ImportTorchOptions): Promise<I
     source: { kind: 'torch-import', file: path.basename(file), sha256: await sha256File(file), img_size_from: imgSizeFrom },
   };
 
+  opts.onPhase?.('write');
   await atomicWrite(outDir, async (tmp) => {
     await saveCheckpoint(tmp, { config, state });
   }, { directory: true });
@@ -134,5 +143,6 @@ export async function importTorchCheckpoint(opts: ImportTorchOptions): Promise<I
     networks[net] = { tensors: sd.size, params };
     totalParams += params;
   }
+  opts.onPhase?.('hash');
   return { out: outDir, config, inferred, networks, totalParams, weightsSha256: await checkpointHash(outDir) };
 }
