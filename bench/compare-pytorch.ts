@@ -193,7 +193,7 @@ interface OurTrain {
   loadavg1: number;
 }
 
-function ourTrain(ngf: number, backendName: string): OurTrain {
+async function ourTrain(ngf: number, backendName: string): Promise<OurTrain> {
   const imgSize = 128;
   const o = resolveTrainOptions({ dataDir: '-', outDir: '-', light: true, imgSize, ngf, ndf: ngf, nRes: 4, batch: 1, seed: 1 });
   const nets = buildNetworks(o);
@@ -201,14 +201,16 @@ function ourTrain(ngf: number, backendName: string): OurTrain {
   const sut = new UgatitTrainStep(nets, { lowMemory });
   const a = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
   const b = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-  const time = (): number => {
+  const time = async (): Promise<number> => {
     const t = performance.now();
-    sut.run(a, b, 1e-4);
+    await sut.run(a, b, 1e-4);
     return Math.round(performance.now() - t);
   };
   try {
-    const warmupMs = Array.from({ length: trainWarmup }, time);
-    const runs = Array.from({ length: trainRuns }, time);
+    const warmupMs: number[] = [];
+    for (let i = 0; i < trainWarmup; i++) warmupMs.push(await time());
+    const runs: number[] = [];
+    for (let i = 0; i < trainRuns; i++) runs.push(await time());
     const r = { ngf, msPerIterationMedian: median(runs), runs, warmupMs, lowMemory, loadavg1: r2(os.loadavg()[0]) };
     note({ side: 'ours', train: r });
     return r;
@@ -269,11 +271,11 @@ try {
         let ours: OurTrain;
         let torch: TorchTrain & { loadavg1: number };
         if (oursFirst) {
-          ours = ourTrain(ngf, backend.name);
+          ours = await ourTrain(ngf, backend.name);
           torch = torchTrain(ngf);
         } else {
           torch = torchTrain(ngf);
-          ours = ourTrain(ngf, backend.name);
+          ours = await ourTrain(ngf, backend.name);
         }
         note({ side: 'pytorch', train: torch });
         trainRounds.get(ngf)?.push({ ours, torch });

@@ -38,12 +38,12 @@ for (const imgSize of sizes) {
     const a = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
     const b = tf.randomUniform([1, imgSize, imgSize, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
     const warm = performance.now();
-    sut.run(a, b, 1e-4); // first iteration compiles / allocates
+    await sut.run(a, b, 1e-4); // first iteration compiles / allocates
     const warmupMs = performance.now() - warm;
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
-      sut.run(a, b, 1e-4);
+      await sut.run(a, b, 1e-4);
       times.push(performance.now() - t);
     }
     times.sort((x, y) => x - y);

@@ -57,7 +57,7 @@ const schema = z.object({
   BOT_SHARDS: z.union([z.literal('auto'), int(1)]).default('auto'),
 
   // training
-  TRAIN_BACKEND: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
+  TRAIN_BACKEND: z.enum(['auto', 'webgpu', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
 });
 
 export type Env = z.infer<typeof schema>;

@@ -372,11 +372,11 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   const save = async (step: number) => {
     const dir = path.join(outDir, CHECKPOINTS_DIR, checkpointDirName(step));
     const state: UgatitState = {};
-    for (const n of NETWORKS) state[n] = nets[n].stateDict();
+    for (const n of NETWORKS) state[n] = await nets[n].readStateDict();
     await saveCheckpoint(dir, {
       config: checkpointConfig(o, step, dataHash, initSource),
       state,
-      optimizer: optimizerTensors(sut.optG.getState(), sut.optD.getState()),
+      optimizer: optimizerTensors(await sut.optG.readState(), await sut.optD.readState()),
     });
     lastSaved = dir;
     lastSavedStep = step;
@@ -410,7 +410,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
       const realB = tf.tensor4d(batch.b, [o.batch, o.imgSize, o.imgSize, 3]);
       let losses: StepLosses;
       try {
-        losses = sut.run(realA, realB, lr);
+        losses = await sut.run(realA, realB, lr);
       } finally {
         realA.dispose();
         realB.dispose();
