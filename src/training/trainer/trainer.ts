@@ -10,6 +10,7 @@
  * checkpoints/step_XXXXXXX/{config.json, weights.safetensors, optimizer.safetensors}.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -27,7 +28,9 @@ import type { NamedTensor, NetworkName, StateDict, UgatitState } from '../tensor
 import { readTorchCheckpoint } from '../torch-import/index.ts';
 import { renderLossCurve, type LossRecord } from './loss-curve.ts';
 import { LossHistory } from './loss-history.ts';
-import { ARCHITECTURE_KEYS, resolveTrainOptions, useLowMemory, type TrainOptions } from './options.ts';
+import { ARCHITECTURE_KEYS, resolveTrainOptions, resolveWorkers, useLowMemory, type TrainOptions } from './options.ts';
+import { DataParallelStep } from './data-parallel.ts';
+import { checkWebgpuTensorSizes } from '../webgpu.ts';
 import { createProgress, type ProgressReporter } from './progress.ts';
 import { renderSampleGrid } from './sample-grid.ts';
 import { UgatitTrainStep, type StepLosses, type UgatitNetworks } from './train-step.ts';
@@ -73,6 +76,12 @@ export interface TrainSummary {
   secondsPerIteration: number;
   /** Total time the loop waited for data (≈0 when prefetching keeps up). */
   dataWaitSeconds: number;
+  /** Data-parallel replicas (1 = the step runs in this process). */
+  workers: number;
+  /** Images per domain per step: workers × batch. */
+  effectiveBatch: number;
+  /** Training images per second over this session: effectiveBatch × iterations / seconds (an image = one A and one B; PyTorch at batch 1 does 1 per iteration). */
+  imagesPerSecond: number;
 }
 
 /** Contents of run.json. */
@@ -80,6 +89,8 @@ interface RunFile {
   format: 'webtoonfaces-train-run';
   version: 1;
   options: TrainOptions;
+  /** workers × batch: images per domain per step (absent in runs made before --workers: = batch). */
+  effectiveBatch?: number;
   dataManifestHash: string;
   createdAt: string;
 }
@@ -122,6 +133,8 @@ export async function readRunFile(outDir: string): Promise<RunFile> {
   if (json.format !== 'webtoonfaces-train-run' || json.version !== 1) {
     throw new TrainingError('RESUME_FAILED', `cannot resume: ${file} is not a run file of this trainer`, { outDir });
   }
+  // runs made before --workers existed trained in one process
+  json.options.workers ??= 1;
   return json;
 }
 
@@ -133,6 +146,7 @@ export async function readRunFile(outDir: string): Promise<RunFile> {
  */
 export async function resumeOptions(outDir: string, explicit: Partial<TrainOptions> = {}): Promise<TrainOptions> {
   const run = await readRunFile(outDir);
+  if (explicit.workers === 'auto') explicit = { ...explicit, workers: undefined }; // keep the run's own
   for (const key of ARCHITECTURE_KEYS) {
     const v = explicit[key];
     if (v !== undefined && v !== run.options[key]) {
@@ -271,6 +285,7 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   let resumeFrom: { step: number; dir: string } | undefined;
   if (hooks.resume) {
     const run = await readRunFile(outDir);
+    if (o.workers === 'auto') o.workers = run.options.workers; // the effective batch must stay
     for (const key of ARCHITECTURE_KEYS) {
       if (run.options[key] !== o[key]) {
         throw new TrainingError('RESUME_FAILED', `cannot resume: ${key} is ${JSON.stringify(o[key])} but the run used ${JSON.stringify(run.options[key])}`, { key });
@@ -294,10 +309,14 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     }
     log.info({ domain: weights.domain, matched: weights.matched, default: weights.defaultWeight }, 'sampling with weights');
   }
+  const backend = await selectBackend(o.backend);
+  const workers = resolveWorkers(o.workers, backend.name, availableParallelism());
+  const effectiveBatch = workers * o.batch;
   const loader = await TrainDataLoader.create({
     dataset,
     imgSize: o.imgSize,
-    batch: o.batch,
+    // the data stream of workers × batch: a run with N workers of batch B sees what one worker of batch N·B sees
+    batch: effectiveBatch,
     seed: o.seed,
     augment: o.augment,
     samplingWeights: weights,
@@ -311,8 +330,8 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
       log.warn({ dataDir: o.dataDir }, 'the training images changed since the run started: the resumed data stream will differ from an uninterrupted run');
     }
   }
-  const backend = await selectBackend(o.backend);
   log.info({ backend: backend.name, reason: backend.reason }, `training on tfjs backend ${backend.name} (${backend.reason})`);
+  log.info({ workers, batch: o.batch, effectiveBatch }, `${workers} worker${workers > 1 ? 's' : ''} × batch ${o.batch} = effective batch ${effectiveBatch} images per domain per step`);
   if (o.lowMemory === 'auto' && backend.name === 'wasm') log.info('low-memory train step (per-discriminator and per-domain gradient tapes): the wasm heap is capped at 4 GiB');
 
   let nets: UgatitNetworks;
@@ -341,18 +360,45 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     for (const n of Object.values(nets)) n.dispose();
     throw new TrainingError('RESUME_FAILED', `the run is already at step ${startStep} of ${o.iterations}; pass a larger --iterations to continue`, { step: startStep });
   }
+  if (backend.name === 'webgpu') {
+    try {
+      // e.g. the full-size generator's 1 GiB MLP weight: refuse before anything is written
+      checkWebgpuTensorSizes(NETWORKS.flatMap((n) => [...nets[n].trainableVariables()].map(([k, v]) => [`${n}.${k}`, v.shape] as [string, number[]])));
+    } catch (err) {
+      for (const n of Object.values(nets)) n.dispose();
+      throw new TrainingError('OPTION_INVALID', (err as Error).message, { backend: backend.name }, { cause: err });
+    }
+  }
   const lowMemory = useLowMemory(o.lowMemory, backend.name);
-  const sut = new UgatitTrainStep(nets, { adam: { weightDecay: o.weightDecay }, lowMemory });
+  let pool: DataParallelStep | undefined;
+  let sut: UgatitTrainStep | undefined;
+  try {
+    if (workers > 1) {
+      pool = await DataParallelStep.start(nets, {
+        workers,
+        backend: backend.name,
+        nets: { light: o.light, ngf: o.ngf, ndf: o.ndf, nRes: o.nRes, imgSize: o.imgSize, disLayersGlobal: o.disLayersGlobal, disLayersLocal: o.disLayersLocal },
+        lowMemory,
+        adam: { weightDecay: o.weightDecay },
+      });
+    } else {
+      sut = new UgatitTrainStep(nets, { adam: { weightDecay: o.weightDecay }, lowMemory });
+    }
+  } catch (err) {
+    for (const n of Object.values(nets)) n.dispose();
+    throw err;
+  }
+  const opt = (pool ?? sut)!;
   if (adam) {
-    sut.optG.setState(adam.G);
-    sut.optD.setState(adam.D);
+    opt.optG.setState(adam.G);
+    opt.optD.setState(adam.D);
   }
 
   // ---- from here on the run dir is written ----
   await mkdir(path.join(outDir, CHECKPOINTS_DIR), { recursive: true });
   await mkdir(path.join(outDir, SAMPLES_DIR), { recursive: true });
   if (!resumeFrom) {
-    const run: RunFile = { format: 'webtoonfaces-train-run', version: 1, options: { ...o, outDir }, dataManifestHash: dataHash, createdAt: new Date().toISOString() };
+    const run: RunFile = { format: 'webtoonfaces-train-run', version: 1, options: { ...o, outDir, workers }, effectiveBatch, dataManifestHash: dataHash, createdAt: new Date().toISOString() };
     await writeFile(path.join(outDir, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
   } else {
     const run = await readRunFile(outDir);
@@ -371,12 +417,13 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   let lastSavedStep = startStep;
   const save = async (step: number) => {
     const dir = path.join(outDir, CHECKPOINTS_DIR, checkpointDirName(step));
-    const state: UgatitState = {};
-    for (const n of NETWORKS) state[n] = await nets[n].readStateDict();
+    let state: UgatitState = {};
+    if (pool) state = await pool.readState();
+    else for (const n of NETWORKS) state[n] = await nets[n].readStateDict();
     await saveCheckpoint(dir, {
-      config: checkpointConfig(o, step, dataHash, initSource),
+      config: checkpointConfig(o, step, dataHash, { ...initSource, workers, effectiveBatch }),
       state,
-      optimizer: optimizerTensors(await sut.optG.readState(), await sut.optD.readState()),
+      optimizer: optimizerTensors(await opt.optG.readState(), await opt.optD.readState()),
     });
     lastSaved = dir;
     lastSavedStep = step;
@@ -406,14 +453,19 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
       dataWaitMs += performance.now() - waitStart;
       const s = step + 1;
       const lr = linearDecayLr(s, o.lr, o.iterations, o.decay);
-      const realA = tf.tensor4d(batch.a, [o.batch, o.imgSize, o.imgSize, 3]);
-      const realB = tf.tensor4d(batch.b, [o.batch, o.imgSize, o.imgSize, 3]);
+      const shape: [number, number, number, number] = [effectiveBatch, o.imgSize, o.imgSize, 3];
       let losses: StepLosses;
-      try {
-        losses = await sut.run(realA, realB, lr);
-      } finally {
-        realA.dispose();
-        realB.dispose();
+      if (pool) {
+        losses = await pool.run(batch.a, batch.b, shape, lr);
+      } else {
+        const realA = tf.tensor4d(batch.a, shape);
+        const realB = tf.tensor4d(batch.b, shape);
+        try {
+          losses = await sut!.run(realA, realB, lr);
+        } finally {
+          realA.dispose();
+          realB.dispose();
+        }
       }
       step = s;
       lossStream.write(`${JSON.stringify({ step, lr, time: Date.now(), ...losses })}\n`);
@@ -441,7 +493,8 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   } finally {
     progress.stop();
     await new Promise<void>((resolve) => lossStream.end(resolve));
-    sut.dispose();
+    sut?.dispose();
+    await pool?.dispose();
     for (const n of Object.values(nets)) n.dispose();
   }
   if (diverged) {
@@ -463,6 +516,9 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     skippedImages: loader.skipped.size,
     secondsPerIteration: step > startStep ? elapsed / (step - startStep) : 0,
     dataWaitSeconds: dataWaitMs / 1000,
+    workers,
+    effectiveBatch,
+    imagesPerSecond: step > startStep && elapsed > 0 ? (effectiveBatch * (step - startStep)) / elapsed : 0,
   };
   log.info(summary, stoppedEarly ? `stopped at step ${step}; resume with --resume` : `training finished at step ${step}`);
   return summary;
