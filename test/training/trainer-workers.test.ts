@@ -94,7 +94,7 @@ describe('DataParallelStep (2 workers × batch 1) against UgatitTrainStep at bat
         for (const n of Object.values(nets)) n.dispose();
       }
     }
-  });
+  }, 600_000);
 
   it('gives the same 24 loss values at each of two steps (1e-5 relative)', () => {
     for (let s = 0; s < 2; s++) {
@@ -156,7 +156,7 @@ describe('runTraining with --workers 2', () => {
     await runTraining({ ...common, dataDir: data, outDir: stopped }, { progress: 'none', stopAfterStep: 2 });
     await runTraining(await resumeOptions(stopped), { progress: 'none', resume: true });
     full = await runTraining({ ...common, dataDir: data, outDir: straight }, { progress: 'none' });
-  });
+  }, 600_000); // three runs, each starting two worker threads (tsx + tfjs-wasm each) on a shared machine
 
   it('reports and records workers × batch = effective batch', async () => {
     expect(full).toMatchObject({ workers: 2, effectiveBatch: 2, step: 4 });

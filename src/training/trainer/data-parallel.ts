@@ -70,7 +70,9 @@ export class DataParallelStep {
     readonly nets: UgatitNetworks,
     readonly opts: DataParallelOptions,
   ) {
-    const adam = { ...opts.adam, hostState: opts.lowMemory };
+    // Adam as tensor ops on the master's backend (wasm SIMD), not the JS loop of the low-memory mode: the
+    // master holds no activations, so its moments fit, and the update is one pass over the parameters
+    const adam = { ...opts.adam, hostState: false };
     this.optG = new CoupledAdam(keyed(nets, GENERATOR_NAMES), adam);
     this.optD = new CoupledAdam(keyed(nets, DISCRIMINATOR_NAMES), adam);
     this.rhoRange = opts.rhoRange ?? [0, 1];
@@ -165,8 +167,15 @@ export class DataParallelStep {
       this.nets.genA2B.clipRho(lo, hi);
       this.nets.genB2A.clipRho(lo, hi);
     }
-    const values = await Promise.all(names.map(async (k) => ((await opt.params.get(k)!.data()) as Float32Array).slice()));
-    this.replicas.forEach((_, i) => this.send(i, { type: 'params', phase, names, values }));
+    // one shared buffer for every replica (postMessage would copy the parameters once per replica)
+    const sizes = names.map((k) => opt.params.get(k)!.size);
+    const shared = new Float32Array(new SharedArrayBuffer(4 * sizes.reduce((x, y) => x + y, 0)));
+    let at = 0;
+    for (let j = 0; j < names.length; j++) {
+      shared.set((await opt.params.get(names[j])!.data()) as Float32Array, at);
+      at += sizes[j];
+    }
+    this.replicas.forEach((_, i) => this.send(i, { type: 'params', phase, names, shared, sizes }));
   }
 
   /**

@@ -20,7 +20,7 @@ export interface ReplicaInit {
 
 export type ToReplica =
   | { type: 'step'; a: Float32Array; b: Float32Array; shape: [number, number, number, number]; lr: number }
-  | { type: 'params'; phase: 'D' | 'G'; names: string[]; values: Float32Array[] }
+  | { type: 'params'; phase: 'D' | 'G'; names: string[]; /** concatenated values, shared by all replicas */ shared: Float32Array; sizes: number[] }
   | { type: 'state'; networks: readonly NetworkName[] };
 
 export type FromReplica =

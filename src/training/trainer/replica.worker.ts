@@ -45,10 +45,13 @@ async function main(): Promise<void> {
       const params = new Promise<Extract<ToReplica, { type: 'params' }>>((resolve) => (waitingParams = resolve));
       post({ type: 'grads', phase, names, values }, values.map((v) => v.buffer as ArrayBuffer));
       const msg = await params;
+      let at = 0;
       msg.names.forEach((k, i) => {
         const v = byKey.get(k);
         if (!v) throw new Error(`replica has no parameter ${k}`);
-        tf.tidy(() => v.assign(tf.tensor(msg.values[i], v.shape, 'float32')));
+        const view = msg.shared.subarray(at, at + msg.sizes[i]);
+        at += msg.sizes[i];
+        tf.tidy(() => v.assign(tf.tensor(view, v.shape, 'float32')));
       });
     },
   });
