@@ -10,16 +10,15 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { AppError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
+import { BackendError } from './training.errors.ts';
 import { startWebgpu } from './webgpu.ts';
 
 export { backendNeedsCustomConvGrad, conv2dHwio, conv2dTorch } from './layers/conv2d.ts';
 
-/** What the user may ask for (`TRAIN_BACKEND`, `--backend`). */
-export type BackendPreference = 'auto' | 'webgpu' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names.ts';
 
-export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'webgpu', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export { BACKEND_PREFERENCES, type BackendPreference };
 
 /** The order `auto` tries (webgpu: hardware adapters only). */
 export const AUTO_ORDER = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -37,8 +36,6 @@ export function backendReadsSync(name = tf.getBackend()): boolean {
   return name !== 'webgpu';
 }
 
-/** A requested backend could not be activated. */
-export class BackendError extends AppError<'BACKEND_UNAVAILABLE' | 'UNKNOWN_BACKEND'> {}
 
 const log = moduleLogger('training.backend');
 let wasmPathsSet = false;

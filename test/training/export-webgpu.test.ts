@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.ts';
-import { exportGenerator } from '../../src/training/onnx/exporter.ts';
-import { readModelMetadata } from '../../src/training/onnx/graph-builder.ts';
-import { createTfjsReference } from '../../src/training/onnx/tfjs-reference.ts';
+import { exportGenerator } from '../../src/training/export/exporter.ts';
+import { readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { createTfjsReference } from '../../src/training/export/tfjs-reference.ts';
 import { importTorchCheckpoint } from '../../src/training/torch-import/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

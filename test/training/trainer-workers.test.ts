@@ -17,7 +17,7 @@ import { DataParallelStep } from '../../src/training/trainer/data-parallel.ts';
 import { resolveTrainOptions, resolveWorkers } from '../../src/training/trainer/options.ts';
 import { UgatitTrainStep, type StepLosses } from '../../src/training/trainer/train-step.ts';
 import { buildNetworks, resumeOptions, runTraining } from '../../src/training/trainer/trainer.ts';
-import { TrainingError } from '../../src/training/trainer/training-error.ts';
+import { TrainingError } from '../../src/training/training.errors.ts';
 import { makeShapesDataset, TINY } from './trainer-helpers.ts';
 
 let work: string;

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.ts';
 import { runTraining } from '../../src/training/trainer/trainer.ts';
-import { TrainingError } from '../../src/training/trainer/training-error.ts';
+import { TrainingError } from '../../src/training/training.errors.ts';
 import { checkWebgpuTensorSizes, isSoftwareAdapter, webgpuAdapter, WebgpuError } from '../../src/training/webgpu.ts';
 import { makeShapesDataset, TINY } from './trainer-helpers.ts';
 

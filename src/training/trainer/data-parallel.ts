@@ -28,7 +28,7 @@ import { NETWORK_NAMES, type NetworkName, type UgatitState } from '../tensors.ts
 import type { FromReplica, ReplicaInit, ToReplica } from './replica.protocol.ts';
 import { D_LOSS_TERMS, G_LOSS_TERMS } from '../losses.ts';
 import { DISCRIMINATOR_NAMES, GENERATOR_NAMES, type StepHooks, type StepLosses, type UgatitNetworks } from './train-step.ts';
-import { TrainingError } from './training-error.ts';
+import { TrainingError } from '../training.errors.ts';
 
 const BOOTSTRAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'replica.worker-bootstrap.mjs');
 
