@@ -1,7 +1,9 @@
 /**
- * Picks the fastest TensorFlow.js backend present. `tfjs-node-gpu` and `tfjs-node` are optional
- * dependencies (they download libtensorflow at install and are often absent), so they are loaded with a
- * dynamic import inside try/catch; wasm is always installed (one thread in Node, SIMD); cpu is the
+ * Picks the fastest TensorFlow.js backend present. `webgpu` (Dawn's Node binding, see ./webgpu.ts) is
+ * the GPU path on any vendor; `auto` takes it only on a hardware adapter. `tfjs-node-gpu` and
+ * `tfjs-node` are optional dependencies for hosts that already have libtensorflow (their install-time
+ * download has failed since August 2026), so they are loaded with a dynamic import inside try/catch;
+ * wasm is always installed (one thread per instance in Node, SIMD; `--workers` runs several); cpu is the
  * pure-JS fallback. wasm lacks a Conv2DBackpropFilter kernel: the networks' convs go through
  * {@link conv2dHwio}, which supplies that gradient with `tf.customGrad`.
  */
@@ -10,6 +12,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { moduleLogger } from '../logger.ts';
 import { BackendError } from './training.errors.ts';
+import { startWebgpu } from './webgpu.ts';
 
 export { backendNeedsCustomConvGrad, conv2dHwio, conv2dTorch } from './layers/conv2d.ts';
 
@@ -17,10 +20,20 @@ import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names.ts'
 
 export { BACKEND_PREFERENCES, type BackendPreference };
 
-/** The backend that was activated and why. `name` is tfjs' backend name (`tensorflow`, `wasm`, `cpu`). */
+/** The order `auto` tries (webgpu: hardware adapters only). */
+export const AUTO_ORDER = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+
+/** The backend that was activated and why. `name` is tfjs' backend name (`webgpu`, `tensorflow`, `wasm`, `cpu`). */
 export interface BackendChoice {
   name: string;
   reason: string;
+  /** The GPU adapter, for webgpu (e.g. `NVIDIA H200 via default`). */
+  adapter?: string;
+}
+
+/** True when tensors of the active backend can be read synchronously (`dataSync`); webgpu cannot in Node. */
+export function backendReadsSync(name = tf.getBackend()): boolean {
+  return name !== 'webgpu';
 }
 
 
@@ -62,17 +75,31 @@ async function tryCpu(): Promise<string> {
   return 'cpu';
 }
 
-const attempts: Record<Exclude<BackendPreference, 'auto'>, () => Promise<string>> = {
+let lastAdapter: string | undefined;
+
+async function tryWebgpu(allowSoftware: boolean): Promise<string> {
+  const info = await startWebgpu({ allowSoftware });
+  lastAdapter = info.software ? `${info.name} — software, for tests only: slow` : info.name;
+  return 'webgpu';
+}
+
+const attempts: Record<Exclude<BackendPreference, 'auto'>, (auto: boolean) => Promise<string>> = {
+  webgpu: (auto) => tryWebgpu(!auto),
   'tfjs-node-gpu': () => tryNode('@tensorflow/tfjs-node-gpu'),
   'tfjs-node': () => tryNode('@tensorflow/tfjs-node'),
   wasm: tryWasm,
   cpu: tryCpu,
 };
 
+function withAdapter(c: BackendChoice): BackendChoice {
+  return c.name === 'webgpu' && lastAdapter ? { ...c, reason: `${c.reason}; adapter ${lastAdapter}`, adapter: lastAdapter } : c;
+}
+
 /**
  * Activate a TensorFlow.js backend.
  * - an explicit preference must work, else {@link BackendError} BACKEND_UNAVAILABLE;
- * - `auto` tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order and says why it skipped each.
+ * - `auto` tries {@link AUTO_ORDER} (webgpu only on a hardware adapter) and says why it skipped each;
+ * - explicit `webgpu` takes a hardware adapter, else a software one (Mesa llvmpipe: tests).
  * @throws {BackendError} UNKNOWN_BACKEND for a name outside {@link BACKEND_PREFERENCES}
  */
 export async function selectBackend(pref: BackendPreference = 'auto'): Promise<BackendChoice> {
@@ -81,21 +108,24 @@ export async function selectBackend(pref: BackendPreference = 'auto'): Promise<B
   }
   if (pref !== 'auto') {
     try {
-      const name = await attempts[pref]();
+      lastAdapter = undefined;
+      const name = await attempts[pref](false);
       await tf.ready();
-      return { name, reason: `requested ${pref}` };
+      return withAdapter({ name, reason: `requested ${pref}` });
     } catch (err) {
       throw new BackendError('BACKEND_UNAVAILABLE', `backend ${pref} is unavailable: ${message(err)}`, { pref }, { cause: err });
     }
   }
   const skipped: string[] = [];
-  for (const candidate of ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) {
+  for (const candidate of AUTO_ORDER) {
     try {
-      const name = await attempts[candidate]();
+      lastAdapter = undefined;
+      const name = await attempts[candidate](true);
       await tf.ready();
       const reason = skipped.length ? `auto: ${candidate} (skipped ${skipped.join('; ')})` : `auto: ${candidate} is the first available`;
-      log.info({ backend: name, reason }, 'tfjs backend selected');
-      return { name, reason };
+      const choice = withAdapter({ name, reason });
+      log.info({ backend: name, reason, adapter: choice.adapter }, 'tfjs backend selected');
+      return choice;
     } catch (err) {
       skipped.push(`${candidate}: ${message(err)}`);
     }

@@ -40,6 +40,7 @@ export class CoupledAdam {
   readonly opts: AdamOptions;
   /** True when the moments live in JS memory and the update runs in JS (see the constructor). */
   readonly hostState: boolean;
+  private allocated = false;
 
   /**
    * @param params - the variables to optimise, by a stable name (e.g. `genA2B.UpBlock2.1.rho`)
@@ -55,8 +56,17 @@ export class CoupledAdam {
     const { hostState = false, ...adam } = opts;
     this.opts = { ...OFFICIAL_ADAM, ...adam };
     this.hostState = hostState;
-    for (const [name, p] of params) {
-      if (hostState) {
+  }
+
+  /**
+   * Allocate the (zero) moments on first use: a data-parallel replica builds the train step's
+   * optimizers for their parameter lists but never updates, so it never pays for the moments.
+   */
+  private ensureMoments(): void {
+    if (this.allocated) return;
+    this.allocated = true;
+    for (const [name, p] of this.params) {
+      if (this.hostState) {
         this.hostM.set(name, new Float32Array(p.size));
         this.hostV.set(name, new Float32Array(p.size));
       } else {
@@ -73,6 +83,7 @@ export class CoupledAdam {
   apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     const { beta1, beta2, eps, weightDecay } = this.opts;
     for (const name of this.params.keys()) if (!grads.has(name)) throw new Error(`no gradient for parameter ${name}`);
+    this.ensureMoments();
     this.step++;
     const bc1 = 1 - beta1 ** this.step;
     const bc2 = 1 - beta2 ** this.step;
@@ -112,6 +123,7 @@ export class CoupledAdam {
 
   /** Copy the state out (for checkpoints). */
   getState(): AdamState {
+    this.ensureMoments();
     const shapeOf = (k: string) => [...this.params.get(k)!.shape];
     if (this.hostState) {
       const dump = (src: Map<string, Float32Array>) => new Map([...src].map(([k, a]) => [k, { shape: shapeOf(k), data: a.slice() }]));
@@ -120,6 +132,18 @@ export class CoupledAdam {
     const dump = (src: Map<string, tf.Variable>) =>
       new Map([...src].map(([k, t]) => [k, { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) }]));
     return { step: this.step, m: dump(this.m), v: dump(this.v) };
+  }
+
+  /** {@link getState}, read back asynchronously (works on every backend, webgpu included). */
+  async readState(): Promise<AdamState> {
+    this.ensureMoments();
+    if (this.hostState) return this.getState();
+    const dump = async (src: Map<string, tf.Variable>) => {
+      const entries = [...src];
+      const data = await Promise.all(entries.map(([, t]) => t.data() as Promise<Float32Array>));
+      return new Map(entries.map(([k, t], i) => [k, { shape: [...t.shape], data: data[i].slice() }]));
+    };
+    return { step: this.step, m: await dump(this.m), v: await dump(this.v) };
   }
 
   /**
@@ -134,6 +158,7 @@ export class CoupledAdam {
         if (t.data.length !== p.size) throw new Error(`optimizer state ${name} has ${t.data.length} values, expected ${p.size}`);
       }
     }
+    this.ensureMoments();
     for (const [which, src] of [
       ['m', state.m],
       ['v', state.v],
@@ -157,6 +182,7 @@ export class CoupledAdam {
     this.v.clear();
     this.hostM.clear();
     this.hostV.clear();
+    this.allocated = false;
   }
 }
 

@@ -15,7 +15,8 @@ export type TrainingErrorCode =
   | 'RESUME_FAILED' // --resume without a checkpoint, or with one that does not fit
   | 'INIT_FAILED' // --init checkpoint unreadable or incompatible
   | 'RUN_DIR_IN_USE' // --out already holds a run and --resume was not given
-  | 'DIVERGED'; // a loss became NaN/Infinity; the run stopped without saving the broken weights
+  | 'DIVERGED' // a loss became NaN/Infinity; the run stopped without saving the broken weights
+  | 'WORKERS_FAILED'; // a data-parallel training worker failed to start or crashed
 
 /** A training run refused to start or could not go on; `details` carries the facts. */
 export class TrainingError extends AppError<TrainingErrorCode> {}

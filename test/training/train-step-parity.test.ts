@@ -2,14 +2,17 @@
  * Parity of one training iteration with the official UGATIT-pytorch code, on the recorded fixture
  * `../shared/fixtures/ugatit-train-step/light-ngf8-nb2-96/` (see its README): every loss term, every
  * gradient after the D and G steps, spectral norm's u after each step, and ρ after Adam + clipping.
- * Runs the same UgatitTrainStep class the CLI trainer uses.
+ * Runs the same UgatitTrainStep class the CLI trainer uses, on wasm and on webgpu. webgpu runs on a
+ * hardware adapter where one exists, else on Mesa's software OpenGL ES (llvmpipe, through EGL; Debian
+ * libegl1 libegl-mesa0 libgles2, which .ci/run installs): where neither starts the webgpu block is
+ * skipped with the reason, except under CI=true, where that is a failure.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/training/backend.ts';
+import { selectBackend, type BackendPreference } from '../../src/training/backend.ts';
 import { createDiscriminator, createGenerator } from '../../src/training/networks/index.ts';
 import { readSafetensors } from '../../src/training/safetensors.ts';
 import type { NamedTensor } from '../../src/training/tensors.ts';
@@ -41,7 +44,30 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-for (const lowMemory of [false, true]) describe(`UgatitTrainStep parity with the official training iteration (G step ${lowMemory ? 'low-memory: one tape per D, per domain for G' : 'one tape per step'})`, () => {
+/** Whether webgpu starts here (hardware, or software GL for this test); the reason when it does not. */
+async function probeWebgpu(): Promise<{ ok: true; adapter: string } | { ok: false; reason: string }> {
+  try {
+    const choice = await selectBackend('webgpu');
+    return { ok: true, adapter: choice.adapter ?? '' };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+const webgpu = await probeWebgpu();
+if (!webgpu.ok) {
+  if (process.env.CI === 'true') throw new Error(`CI: the webgpu backend must start for the train-step parity test: ${webgpu.reason}`);
+  console.warn(`train-step parity on webgpu skipped: ${webgpu.reason}`);
+}
+
+const cases: { backend: BackendPreference; lowMemory: boolean }[] = [
+  { backend: 'wasm', lowMemory: false },
+  { backend: 'wasm', lowMemory: true },
+  // one-tape mode is what webgpu runs by default (low memory is a wasm-heap measure); software GL
+  // compiles a shader per kernel shape, so one webgpu case keeps the file's run time bearable
+  { backend: 'webgpu', lowMemory: false },
+];
+
+for (const { backend, lowMemory } of cases) describe.skipIf(backend === 'webgpu' && !webgpu.ok)(`UgatitTrainStep parity with the official training iteration on ${backend} (G step ${lowMemory ? 'low-memory: one tape per D, per domain for G' : 'one tape per step'})`, () => {
   const meta = JSON.parse(readFileSync(path.join(fixtureDir, 'meta.json'), 'utf8')) as Meta;
   let ref: Map<string, NamedTensor>;
   let sut: UgatitTrainStep;
@@ -52,8 +78,9 @@ for (const lowMemory of [false, true]) describe(`UgatitTrainStep parity with the
   const uAfterG = new Map<string, Float32Array>();
   const rhoAfterG = new Map<string, Float32Array>();
 
+  // shader compilation on software GL dominates: minutes on a loaded 2-core machine
   beforeAll(async () => {
-    await selectBackend('wasm');
+    await selectBackend(backend);
     const before = readTorchCheckpoint(path.join(fixtureDir, 'params_before.pt'));
     ref = (await readSafetensors(path.join(fixtureDir, 'step.safetensors'))).tensors;
     const c = meta.config;
@@ -69,22 +96,22 @@ for (const lowMemory of [false, true]) describe(`UgatitTrainStep parity with the
     sut = new UgatitTrainStep(nets, { lowMemory });
     const realA = toNhwc(ref.get('real_A')!);
     const realB = toNhwc(ref.get('real_B')!);
-    const snapshot = (into: Map<string, Float32Array>, suffix: string) => {
+    const snapshot = async (into: Map<string, Float32Array>, suffix: string) => {
       for (const [net, n] of Object.entries(nets)) {
-        for (const [k, t] of n.stateDict()) if (k.endsWith(suffix)) into.set(`${net}.${k}`, t.data);
+        for (const [k, t] of await n.readStateDict()) if (k.endsWith(suffix)) into.set(`${net}.${k}`, t.data);
       }
     };
-    losses = sut.run(realA, realB, 1e-4, {
-      onGradients: (phase, g) => {
-        for (const [k, t] of g) grads[phase].set(k, t.dataSync() as Float32Array);
+    losses = await sut.run(realA, realB, 1e-4, {
+      onGradients: async (phase, g) => {
+        for (const [k, t] of g) grads[phase].set(k, (await t.data()) as Float32Array);
       },
       afterDStep: () => snapshot(uAfterD, 'weight_u'),
     });
-    snapshot(uAfterG, 'weight_u');
-    snapshot(rhoAfterG, 'rho');
+    await snapshot(uAfterG, 'weight_u');
+    await snapshot(rhoAfterG, 'rho');
     realA.dispose();
     realB.dispose();
-  });
+  }, backend === 'webgpu' ? 600_000 : undefined);
 
   afterAll(() => {
     sut?.dispose();

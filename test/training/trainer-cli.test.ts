@@ -97,6 +97,8 @@ describe('webtoon train (CLI)', () => {
     expect(await readdir(path.join(out, 'checkpoints'))).toEqual([`step_${String(summary.step).padStart(7, '0')}`]);
     expect(r.stderr).toMatch(/interrupted: finishing the current step/);
     expect(r.stderr).toMatch(/training on tfjs backend wasm/);
+    // default --workers auto: one data-parallel replica per core
+    expect(r.stderr).toMatch(/\d+ workers? × batch 1 = effective batch \d+/);
 
     const resumed = await webtoon(['train', '--out', out, '--resume', '--iterations', String(summary.step + 1)]);
     expect(resumed.code).toBe(0);
@@ -105,5 +107,5 @@ describe('webtoon train (CLI)', () => {
     expect(resumed.stderr).toContain(`resuming from step ${summary.step} of ${summary.step + 1} (`);
     expect(resumed.stderr).toContain(`step_${String(summary.step).padStart(7, '0')})`);
     expect(await lineCount(lossesFile)).toBe(summary.step + 1);
-  });
+  }, 300_000); // two CLI processes, each starting one worker thread per core (tsx + tfjs-wasm each)
 });

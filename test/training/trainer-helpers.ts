@@ -53,7 +53,7 @@ export async function makeShapesDataset(opts: { n?: number; nTest?: number; size
   return root;
 }
 
-/** A configuration small enough for tests: light, ngf 4, 1 block, 32², 4+3-layer discriminators. */
+/** A configuration small enough for tests: light, ngf 4, 1 block, 32², 4+3-layer discriminators, one worker. */
 export const TINY: Partial<TrainOptions> = {
   light: true,
   imgSize: 32,
@@ -64,4 +64,6 @@ export const TINY: Partial<TrainOptions> = {
   disLayersLocal: 3,
   backend: 'wasm',
   sampleCount: 2,
+  // one process: the data-parallel suites (trainer-workers.test.ts) set workers themselves
+  workers: 1,
 };

@@ -36,7 +36,11 @@ const FLAGS: [string, keyof TrainOptions][] = [
   ['prefetch', 'prefetch'],
   ['init', 'init'],
   ['lowMemory', 'lowMemory'],
+  ['workers', 'workers'],
 ];
+
+/** `--workers auto|N`. */
+const workersArg = (v: string): number | 'auto' => (v === 'auto' ? 'auto' : Number(v));
 
 export default function register(program: Command): void {
   const d = DEFAULT_TRAIN_OPTIONS;
@@ -67,6 +71,7 @@ export default function register(program: Command): void {
     .option('--no-augment', 'no flip / resize+crop augmentation (resize to --img-size only)')
     .option('--prefetch <n>', `steps of data prepared ahead (default ${d.prefetch})`, num)
     .option('--low-memory <mode>', 'auto|on|off: one gradient tape per D call and per G loss chain, Adam moments in JS memory (auto: on for wasm)')
+    .option('--workers <n>', 'auto|N: data-parallel worker threads, each on --batch images per domain (effective batch = workers × batch; auto = the number of cores on wasm/cpu, 1 on GPU backends)', workersArg)
     .option('--resume', 'continue the run in --out from its newest checkpoint (exactly, Adam state included)')
     .option('--init <checkpoint>', 'fine-tune from a checkpoint (our format dir, or an official UGATIT-pytorch .pt)')
     .option('--stop-after <n>', 'stop (checkpoint and exit) after this step, as if interrupted', num)

@@ -4,17 +4,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { config } from '../../config.ts';
-import { selectBackend } from '../backend.ts';
+import { selectBackend, type BackendPreference } from '../backend.ts';
 import { createGenerator } from '../networks/index.ts';
 import type { StateDict } from '../tensors.ts';
 import type { GeneratorGraphConfig } from './generator-graph.ts';
 import type { GeneratorOutputs, GeneratorReference } from './verify.ts';
 
-let backendName: string | undefined;
+/** Backend chosen per preference (an `auto` probe, e.g. for a GPU adapter, runs once per process). */
+const chosen = new Map<BackendPreference, string>();
 
-/** Build the tfjs generator from `state` on the configured backend (TRAIN_BACKEND, default auto). */
-export async function createTfjsReference(state: StateDict, cfg: GeneratorGraphConfig): Promise<GeneratorReference> {
-  backendName ??= (await selectBackend(config().TRAIN_BACKEND)).name;
+/**
+ * Build the tfjs generator from `state` on `backend` (default TRAIN_BACKEND, auto); webgpu works too
+ * (every value is read back asynchronously).
+ */
+export async function createTfjsReference(state: StateDict, cfg: GeneratorGraphConfig, backend: BackendPreference = config().TRAIN_BACKEND): Promise<GeneratorReference> {
+  const known = chosen.get(backend);
+  if (known === undefined || !(await tf.setBackend(known))) chosen.set(backend, (await selectBackend(backend)).name);
   const gen = createGenerator({ variant: cfg.variant, light: cfg.light, ngf: cfg.ngf, n_blocks: cfg.n_blocks, img_size: cfg.img_size }, state);
   return {
     name: `tfjs-${tf.getBackend()}`,

@@ -81,6 +81,13 @@ export class ParamStore {
     return out;
   }
 
+  /** Every parameter and buffer, read back asynchronously (works on GPU backends, which cannot read synchronously). */
+  async readStateDict(): Promise<StateDict> {
+    const entries = [...this.vars];
+    const data = await Promise.all(entries.map(([, v]) => v.data() as Promise<Float32Array>));
+    return new Map(entries.map(([k, v], i) => [k, { shape: [...v.shape], data: data[i].slice() }]));
+  }
+
   /**
    * Overwrite all parameters and buffers from a state_dict of the same network (names and shapes
    * must match exactly; nothing is changed when they do not).

@@ -102,6 +102,10 @@ class PatchDiscriminator implements Discriminator {
     return this.params.stateDict();
   }
 
+  readStateDict(): Promise<StateDict> {
+    return this.params.readStateDict();
+  }
+
   loadStateDict(sd: StateDict): void {
     this.params.load(sd);
   }

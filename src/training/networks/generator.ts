@@ -168,6 +168,10 @@ class ResnetGenerator implements Generator {
     return this.params.stateDict();
   }
 
+  readStateDict(): Promise<StateDict> {
+    return this.params.readStateDict();
+  }
+
   loadStateDict(sd: StateDict): void {
     this.params.load(sd);
   }

@@ -89,6 +89,8 @@ export interface Network {
   trainableVariables(): Map<string, tf.Variable>;
   /** Every parameter and buffer (incl. spectral-norm u/v), copied out in PyTorch layout. */
   stateDict(): StateDict;
+  /** The same, read back asynchronously: the only form GPU backends (webgpu) support in Node. */
+  readStateDict(): Promise<StateDict>;
   /** Overwrite every parameter and buffer; names and shapes must match exactly (else nothing changes). */
   loadStateDict(sd: StateDict): void;
   /** Free all variables; the network is unusable afterwards. */

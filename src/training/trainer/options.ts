@@ -42,6 +42,12 @@ export interface TrainOptions {
   init?: string;
   /** Per-discriminator / per-domain gradient tapes (half the peak memory); auto = on for wasm. */
   lowMemory: 'auto' | 'on' | 'off';
+  /**
+   * Data-parallel replicas (worker threads, one tfjs instance each), each on `batch` images per
+   * domain: the effective batch is workers × batch. `auto` = the number of cores on wasm/cpu, 1 on
+   * other backends. A run records the number it used.
+   */
+  workers: number | 'auto';
 }
 
 /** The official defaults (main.py), except where noted in docs/training.md. */
@@ -67,7 +73,28 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'dataDir' | 'outDir'> = {
   augment: true,
   prefetch: 3,
   lowMemory: 'auto',
+  workers: 'auto',
 };
+
+/** Backends whose tfjs instances are per thread, so worker threads add cores (wasm: one thread each). */
+export const MULTI_WORKER_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
+/**
+ * The number of replicas a run uses on backend `backendName`: `auto` = the cores
+ * (`os.availableParallelism()`) on wasm/cpu, 1 elsewhere (one GPU device per process).
+ * @throws {TrainingError} OPTION_INVALID for several workers on a backend that cannot host them
+ */
+export function resolveWorkers(workers: TrainOptions['workers'], backendName: string, cores: number): number {
+  if (workers === 'auto') return MULTI_WORKER_BACKENDS.includes(backendName) ? Math.max(1, cores) : 1;
+  if (workers > 1 && !MULTI_WORKER_BACKENDS.includes(backendName)) {
+    throw new TrainingError(
+      'OPTION_INVALID',
+      `--workers ${workers} needs the wasm or cpu backend (one tfjs instance per worker thread); the ${backendName} backend trains in one process — use --workers 1`,
+      { option: 'workers', value: workers, backend: backendName },
+    );
+  }
+  return workers;
+}
 
 /** Whether a run on backend `backendName` uses the low-memory train step. */
 export function useLowMemory(mode: TrainOptions['lowMemory'], backendName: string): boolean {
@@ -89,6 +116,7 @@ export const ARCHITECTURE_KEYS = [
   'decay',
   'seed',
   'augment',
+  'workers',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /**
@@ -157,6 +185,7 @@ export function resolveTrainOptions(input: Partial<TrainOptions> & Pick<TrainOpt
   checkInt('keep-checkpoints', o.keepCheckpoints, 0);
   checkInt('prefetch', o.prefetch, 0, 64);
   checkInt('img-size', o.imgSize, 1, 4096);
+  if (o.workers !== 'auto') checkInt('workers', o.workers, 1, 256);
   if (!['auto', 'on', 'off'].includes(o.lowMemory)) invalid(`--low-memory must be auto, on or off; received ${JSON.stringify(o.lowMemory)}`, { option: 'low-memory' });
   if (o.imgSize % 4 !== 0 || o.imgSize < 8) {
     throw new TrainingError('IMG_SIZE_INVALID', `--img-size must be a multiple of 4 and at least 8 (the generator downsamples twice); received ${o.imgSize}`, {

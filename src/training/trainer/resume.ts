@@ -25,6 +25,7 @@ import type { UgatitNetworks } from './train-step.ts';
  */
 export async function resumeOptions(outDir: string, explicit: Partial<TrainOptions> = {}): Promise<TrainOptions> {
   const run = await readRunFile(outDir);
+  if (explicit.workers === 'auto') explicit = { ...explicit, workers: undefined }; // keep the run's own
   for (const key of ARCHITECTURE_KEYS) {
     const v = explicit[key];
     if (v !== undefined && v !== run.options[key]) {
@@ -55,6 +56,7 @@ export async function planStart(o: TrainOptions, outDir: string, resume: boolean
     return { resume: false };
   }
   const run = await readRunFile(outDir);
+  if (o.workers === 'auto') o.workers = run.options.workers; // the effective batch must stay
   for (const key of ARCHITECTURE_KEYS) {
     if (run.options[key] !== o[key]) {
       throw new TrainingError('RESUME_FAILED', `cannot resume: ${key} is ${JSON.stringify(o[key])} but the run used ${JSON.stringify(run.options[key])}`, { key });

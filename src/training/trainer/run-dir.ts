@@ -22,6 +22,8 @@ export interface RunFile {
   format: 'webtoonfaces-train-run';
   version: 1;
   options: TrainOptions;
+  /** workers × batch: images per domain per step (absent in runs made before --workers: = batch). */
+  effectiveBatch?: number;
   dataManifestHash: string;
   createdAt: string;
 }
@@ -77,12 +79,14 @@ export async function readRunFile(outDir: string): Promise<RunFile> {
   if (json.format !== 'webtoonfaces-train-run' || json.version !== 1) {
     throw new TrainingError('RESUME_FAILED', `cannot resume: ${file} is not a run file of this trainer`, { outDir });
   }
+  // runs made before --workers existed trained in one process
+  json.options.workers ??= 1;
   return json;
 }
 
 /** A new run.json for options `o` (outDir absolute). */
-export function newRunFile(o: TrainOptions, dataManifestHash: string): RunFile {
-  return { format: 'webtoonfaces-train-run', version: 1, options: o, dataManifestHash, createdAt: new Date().toISOString() };
+export function newRunFile(o: TrainOptions, dataManifestHash: string, effectiveBatch = o.batch): RunFile {
+  return { format: 'webtoonfaces-train-run', version: 1, options: o, effectiveBatch, dataManifestHash, createdAt: new Date().toISOString() };
 }
 
 /** Create the run dir's folders and write run.json. */

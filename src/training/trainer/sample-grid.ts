@@ -75,7 +75,7 @@ function upscaleNearest(t: Uint8Array, size: number, k: number): Uint8Array {
 }
 
 /** The seven tiles (RGB bytes, size×size) of each image for one direction. */
-function directionTiles(forward: Generator, backward: Generator, x: Float32Array, n: number, size: number): Uint8Array[][] {
+async function directionTiles(forward: Generator, backward: Generator, x: Float32Array, n: number, size: number): Promise<Uint8Array[][]> {
   const per = size * size * 3;
   const res = tf.tidy(() => {
     const input = tf.tensor4d(x, [n, size, size, 3]);
@@ -85,8 +85,9 @@ function directionTiles(forward: Generator, backward: Generator, x: Float32Array
     const cyc = backward.apply(fwd.image, eval_);
     return [ident.heatmap, ident.image, fwd.heatmap, fwd.image, cyc.heatmap, cyc.image];
   });
-  const [hI, iI, hF, iF, hC, iC] = res.map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape }));
-  res.forEach((t) => t.dispose());
+  // asynchronous read: GPU backends (webgpu) have no synchronous one in Node
+  const values = await Promise.all(res.map((t) => t.data() as Promise<Float32Array>)).finally(() => res.forEach((t) => t.dispose()));
+  const [hI, iI, hF, iF, hC, iC] = res.map((t, i) => ({ data: values[i], shape: t.shape }));
   const columns: Uint8Array[][] = [];
   for (let k = 0; k < n; k++) {
     const img = (src: Float32Array) => {
@@ -120,8 +121,8 @@ export async function renderSampleGrid(
   // small training sizes are shown enlarged (nearest neighbour) so the tiles stay legible
   const zoom = Math.max(1, Math.ceil(MIN_TILE / size));
   const enlarge = (t: Uint8Array) => (zoom === 1 ? t : upscaleNearest(t, size, zoom));
-  const left = directionTiles(gens.genA2B, gens.genB2A, a, nA, size).map((c) => c.map(enlarge));
-  const right = directionTiles(gens.genB2A, gens.genA2B, b, nB, size).map((c) => c.map(enlarge));
+  const left = (await directionTiles(gens.genA2B, gens.genB2A, a, nA, size)).map((c) => c.map(enlarge));
+  const right = (await directionTiles(gens.genB2A, gens.genA2B, b, nB, size)).map((c) => c.map(enlarge));
   size *= zoom;
   const labelW = 130;
   const headerH = 26;

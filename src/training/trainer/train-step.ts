@@ -14,7 +14,9 @@
  * The CLI trainer, the benchmark and the parity test all run this class.
  */
 import * as tf from '@tensorflow/tfjs';
+import { backendReadsSync } from '../backend.ts';
 import { CoupledAdam, type AdamOptions } from '../optimizer.ts';
+import { throwIfWebgpuError } from '../webgpu.ts';
 import { bceWithLogitsLoss, D_LOSS_TERMS, G_LOSS_TERMS, OFFICIAL_LOSS_WEIGHTS, discriminatorLoss, generatorLoss, l1Loss, mseLoss, type LossWeights } from '../losses.ts';
 import type { Discriminator, Generator, GeneratorOutput } from '../networks/types.ts';
 import type { NetworkName } from '../tensors.ts';
@@ -37,10 +39,13 @@ export type StepLosses = Record<(typeof D_LOSS_TERMS)[number] | (typeof G_LOSS_T
 
 /** Observation points, for tests and diagnostics. Tensors passed in are disposed after the call. */
 export interface StepHooks {
-  /** Raw loss gradients (before weight decay), keyed `<network>.<official param name>`. */
-  onGradients?(phase: 'D' | 'G', grads: ReadonlyMap<string, tf.Tensor>): void;
-  /** After the D step's Adam update, before the G step. */
-  afterDStep?(): void;
+  /**
+   * Raw loss gradients (before weight decay), keyed `<network>.<official param name>`; awaited before
+   * the update (read them with `await t.data()`: GPU tensors have no synchronous read in Node).
+   */
+  onGradients?(phase: 'D' | 'G', grads: ReadonlyMap<string, tf.Tensor>): void | Promise<void>;
+  /** After the D step's Adam update, before the G step; awaited. */
+  afterDStep?(): void | Promise<void>;
 }
 
 /** Options of {@link UgatitTrainStep}. */
@@ -62,6 +67,12 @@ export interface TrainStepOptions {
    * float rounding; each discriminator sees its calls in the official order. Default false.
    */
   lowMemory?: boolean;
+  /**
+   * Replace the built-in Adam update (and ρ clipping) of each phase: the data-parallel replicas hand
+   * their gradients to the coordinator, which averages them over all replicas, runs the one Adam
+   * update and sends the new parameters back, which this callback assigns before returning.
+   */
+  update?: (phase: 'D' | 'G', grads: ReadonlyMap<string, tf.Tensor>, lr: number) => Promise<void>;
 }
 
 /** Split a generator output of batch 2n into the first n and last n samples. */
@@ -85,6 +96,7 @@ export class UgatitTrainStep {
   private readonly rhoRange: [number, number];
   private readonly batchGenerators: boolean;
   private readonly lowMemory: boolean;
+  private readonly update?: TrainStepOptions['update'];
 
   constructor(
     readonly nets: UgatitNetworks,
@@ -94,24 +106,32 @@ export class UgatitTrainStep {
     this.rhoRange = opts.rhoRange ?? [0, 1];
     this.batchGenerators = opts.batchGenerators ?? true;
     this.lowMemory = opts.lowMemory ?? false;
-    // low memory also keeps Adam's moments out of the backend's memory (2× the parameters)
-    const adam = { ...opts.adam, hostState: this.lowMemory };
+    this.update = opts.update;
+    // low memory also keeps Adam's moments out of the backend's memory (2× the parameters), where the
+    // backend can hand values over synchronously (not webgpu: its moments stay on the device)
+    const adam = { ...opts.adam, hostState: this.lowMemory && backendReadsSync() };
     this.optG = new CoupledAdam(collectParams(nets, GENERATOR_NAMES), adam);
     this.optD = new CoupledAdam(collectParams(nets, DISCRIMINATOR_NAMES), adam);
   }
 
   /**
    * One iteration on `realA`, `realB` (NHWC in [-1, 1]) with learning rate `lr` for both optimizers.
-   * Leaves no tensor behind besides the updated variables.
+   * Leaves no tensor behind besides the updated variables. The losses are read back asynchronously
+   * (the only read of a step), so the same code runs on GPU backends.
+   * @throws {WebgpuError} DEVICE_ERROR when the GPU rejected part of the step's work
    */
-  run(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks = {}): StepLosses {
-    const dTerms = this.discriminatorStep(realA, realB, lr, hooks);
-    hooks.afterDStep?.();
-    const gTerms = this.generatorStep(realA, realB, lr, hooks);
-    const d = dTerms.dataSync();
-    const g = gTerms.dataSync();
-    dTerms.dispose();
-    gTerms.dispose();
+  async run(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks = {}): Promise<StepLosses> {
+    const dTerms = await this.discriminatorStep(realA, realB, lr, hooks);
+    await hooks.afterDStep?.();
+    const gTerms = await this.generatorStep(realA, realB, lr, hooks);
+    let d: Float32Array, g: Float32Array;
+    try {
+      [d, g] = (await Promise.all([dTerms.data(), gTerms.data()])) as [Float32Array, Float32Array];
+    } finally {
+      dTerms.dispose();
+      gTerms.dispose();
+    }
+    throwIfWebgpuError();
     const losses = {} as StepLosses;
     D_LOSS_TERMS.forEach((k, i) => (losses[k] = d[i]));
     losses.Discriminator_loss = d[D_LOSS_TERMS.length];
@@ -120,7 +140,7 @@ export class UgatitTrainStep {
     return losses;
   }
 
-  private discriminatorStep(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+  private async discriminatorStep(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): Promise<tf.Tensor1D> {
     const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
     const train = { training: true };
     // Fakes outside the tape: no D gradient depends on the generators' parameters.
@@ -166,7 +186,7 @@ export class UgatitTrainStep {
       }
       fakeA2B.dispose();
       fakeB2A.dispose();
-      this.applyGrads('D', this.optD, grads, lr, hooks);
+      await this.applyGrads('D', this.optD, grads, lr, hooks);
       // parts are [patch, cam] per D in the order GA, LA, GB, LB = D_LOSS_TERMS' order
       const out = tf.tidy(() => tf.stack([...parts, tf.mul(tf.addN(parts), this.weights.adv)]) as tf.Tensor1D);
       tf.dispose(parts);
@@ -183,12 +203,12 @@ export class UgatitTrainStep {
     }, [...params.values()]);
     fakeA2B.dispose();
     fakeB2A.dispose();
-    this.applyGrads('D', this.optD, grads, lr, hooks);
+    await this.applyGrads('D', this.optD, grads, lr, hooks);
     value.dispose();
     return terms!;
   }
 
-  private generatorStep(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+  private generatorStep(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): Promise<tf.Tensor1D> {
     return this.lowMemory ? this.generatorStepSplit(realA, realB, lr, hooks) : this.generatorStepJoint(realA, realB, lr, hooks);
   }
 
@@ -199,7 +219,7 @@ export class UgatitTrainStep {
    * (3) cycle_X → L1. Chains of A run before those of B, so the D calls keep the official order
    * GA, LA, GB, LB. Gradients are summed.
    */
-  private generatorStepSplit(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+  private async generatorStepSplit(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): Promise<tf.Tensor1D> {
     const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
     const train = { training: true };
     const w = this.weights;
@@ -250,7 +270,7 @@ export class UgatitTrainStep {
         return { terms, total: tf.mul(terms[`G_recon_loss_${side}`], w.cycle) as tf.Scalar };
       });
     }
-    this.applyGrads('G', this.optG, summed, lr, hooks);
+    await this.applyGrads('G', this.optG, summed, lr, hooks);
     const [lo, hi] = this.rhoRange;
     genA2B.clipRho(lo, hi);
     genB2A.clipRho(lo, hi);
@@ -269,7 +289,7 @@ export class UgatitTrainStep {
     return out;
   }
 
-  private generatorStepJoint(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): tf.Tensor1D {
+  private async generatorStepJoint(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number, hooks: StepHooks): Promise<tf.Tensor1D> {
     const { genA2B, genB2A, disGA, disLA, disGB, disLB } = this.nets;
     const train = { training: true };
     let terms: tf.Tensor1D | undefined;
@@ -308,7 +328,7 @@ export class UgatitTrainStep {
       terms = tf.keep(tf.stack([...G_LOSS_TERMS.map((k) => t[k]), total]) as tf.Tensor1D);
       return total;
     }, [...this.optG.params.values()]);
-    this.applyGrads('G', this.optG, grads, lr, hooks);
+    await this.applyGrads('G', this.optG, grads, lr, hooks);
     value.dispose();
     const [lo, hi] = this.rhoRange;
     genA2B.clipRho(lo, hi);
@@ -316,7 +336,7 @@ export class UgatitTrainStep {
     return terms!;
   }
 
-  private applyGrads(phase: 'D' | 'G', opt: CoupledAdam, grads: tf.NamedTensorMap, lr: number, hooks: StepHooks): void {
+  private async applyGrads(phase: 'D' | 'G', opt: CoupledAdam, grads: tf.NamedTensorMap, lr: number, hooks: StepHooks): Promise<void> {
     const byKey = new Map<string, tf.Tensor>();
     for (const [key, variable] of opt.params) {
       const g = grads[variable.name];
@@ -324,8 +344,9 @@ export class UgatitTrainStep {
       byKey.set(key, g ?? tf.zerosLike(variable));
     }
     try {
-      hooks.onGradients?.(phase, byKey);
-      opt.apply(byKey, lr);
+      await hooks.onGradients?.(phase, byKey);
+      if (this.update) await this.update(phase, byKey, lr);
+      else opt.apply(byKey, lr);
     } finally {
       for (const t of byKey.values()) t.dispose();
     }

@@ -8,6 +8,7 @@
  * run-dir.ts's; the optimizer-state codec is optimizer-state.ts.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -24,7 +25,9 @@ import { TrainingError } from '../training.errors.ts';
 import { renderLossCurve } from './loss-curve.ts';
 import { LossHistory } from './loss-history.ts';
 import { optimizerTensors } from './optimizer-state.ts';
-import { resolveTrainOptions, useLowMemory, type TrainOptions } from './options.ts';
+import { resolveTrainOptions, resolveWorkers, useLowMemory, type TrainOptions } from './options.ts';
+import { DataParallelStep } from './data-parallel.ts';
+import { checkWebgpuTensorSizes } from '../webgpu.ts';
 import { createProgress, type ProgressReporter } from './progress.ts';
 import { loadStartState, planStart } from './resume.ts';
 import {
@@ -80,6 +83,12 @@ export interface TrainSummary {
   secondsPerIteration: number;
   /** Total time the loop waited for data (≈0 when prefetching keeps up). */
   dataWaitSeconds: number;
+  /** Data-parallel replicas (1 = the step runs in this process). */
+  workers: number;
+  /** Images per domain per step: workers × batch. */
+  effectiveBatch: number;
+  /** Training images per second over this session: effectiveBatch × iterations / seconds (an image = one A and one B; PyTorch at batch 1 does 1 per iteration). */
+  imagesPerSecond: number;
 }
 
 /**
@@ -94,27 +103,58 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
 
   // ---- validate everything before writing anything ----
   const plan = await planStart(o, outDir, !!hooks.resume);
-  const { loader, dataHash } = await openTrainingData(o, log);
+  const backend = await selectBackend(o.backend);
+  const workers = resolveWorkers(o.workers, backend.name, availableParallelism());
+  const effectiveBatch = workers * o.batch;
+  // the data stream of workers × batch: a run with N workers of batch B sees what one worker of batch N·B sees
+  const { loader, dataHash } = await openTrainingData(o, effectiveBatch, log);
   if (plan.resume && plan.run.dataManifestHash !== dataHash) {
     log.warn({ dataDir: o.dataDir }, 'the training images changed since the run started: the resumed data stream will differ from an uninterrupted run');
   }
-  const backend = await selectBackend(o.backend);
   log.info({ backend: backend.name, reason: backend.reason }, `training on tfjs backend ${backend.name} (${backend.reason})`);
+  log.info({ workers, batch: o.batch, effectiveBatch }, `${workers} worker${workers > 1 ? 's' : ''} × batch ${o.batch} = effective batch ${effectiveBatch} images per domain per step`);
   if (o.lowMemory === 'auto' && backend.name === 'wasm') log.info('low-memory train step (per-discriminator and per-domain gradient tapes): the wasm heap is capped at 4 GiB');
 
   const { nets, adam, startStep, initSource } = await loadStartState(o, plan);
   if (plan.resume) log.info({ step: startStep, checkpoint: plan.from.dir }, `resuming from step ${startStep} of ${o.iterations} (${plan.from.dir})`);
+  if (backend.name === 'webgpu') {
+    try {
+      // e.g. the full-size generator's 1 GiB MLP weight: refuse before anything is written
+      checkWebgpuTensorSizes(NETWORK_NAMES.flatMap((n) => [...nets[n].trainableVariables()].map(([k, v]) => [`${n}.${k}`, v.shape] as [string, number[]])));
+    } catch (err) {
+      for (const n of Object.values(nets)) n.dispose();
+      throw new TrainingError('OPTION_INVALID', (err as Error).message, { backend: backend.name }, { cause: err });
+    }
+  }
   const lowMemory = useLowMemory(o.lowMemory, backend.name);
-  const sut = new UgatitTrainStep(nets, { adam: { weightDecay: o.weightDecay }, lowMemory });
+  let pool: DataParallelStep | undefined;
+  let sut: UgatitTrainStep | undefined;
+  try {
+    if (workers > 1) {
+      pool = await DataParallelStep.start(nets, {
+        workers,
+        backend: backend.name,
+        nets: { light: o.light, ngf: o.ngf, ndf: o.ndf, nRes: o.nRes, imgSize: o.imgSize, disLayersGlobal: o.disLayersGlobal, disLayersLocal: o.disLayersLocal },
+        lowMemory,
+        adam: { weightDecay: o.weightDecay },
+      });
+    } else {
+      sut = new UgatitTrainStep(nets, { adam: { weightDecay: o.weightDecay }, lowMemory });
+    }
+  } catch (err) {
+    for (const n of Object.values(nets)) n.dispose();
+    throw err;
+  }
+  const opt = (pool ?? sut)!;
   if (adam) {
-    sut.optG.setState(adam.G);
-    sut.optD.setState(adam.D);
+    opt.optG.setState(adam.G);
+    opt.optD.setState(adam.D);
   }
 
   // ---- from here on the run dir is written ----
   const runFile: RunFile = plan.resume
     ? { ...plan.run, options: { ...plan.run.options, ...pick(o, RESUMABLE_KEYS) } }
-    : newRunFile({ ...o, outDir }, dataHash);
+    : newRunFile({ ...o, outDir, workers }, dataHash, effectiveBatch);
   await prepareRunDir(outDir, runFile);
   const lossesFile = path.join(outDir, LOSSES_FILE);
   const history = new LossHistory();
@@ -128,12 +168,13 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   let lastSavedStep = startStep;
   const save = async (step: number) => {
     const dir = path.join(outDir, CHECKPOINTS_DIR, checkpointDirName(step));
-    const state: UgatitState = {};
-    for (const n of NETWORK_NAMES) state[n] = nets[n].stateDict();
+    let state: UgatitState = {};
+    if (pool) state = await pool.readState();
+    else for (const n of NETWORK_NAMES) state[n] = await nets[n].readStateDict();
     await saveCheckpoint(dir, {
-      config: checkpointConfig(o, step, dataHash, initSource),
+      config: checkpointConfig(o, step, dataHash, { ...initSource, workers, effectiveBatch }),
       state,
-      optimizer: optimizerTensors(sut.optG.getState(), sut.optD.getState()),
+      optimizer: optimizerTensors(await opt.optG.readState(), await opt.optD.readState()),
     });
     lastSaved = dir;
     lastSavedStep = step;
@@ -160,14 +201,19 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
       dataWaitMs += performance.now() - waitStart;
       const s = step + 1;
       const lr = linearDecayLr(s, o.lr, o.iterations, o.decay);
-      const realA = tf.tensor4d(batch.a, [o.batch, o.imgSize, o.imgSize, 3]);
-      const realB = tf.tensor4d(batch.b, [o.batch, o.imgSize, o.imgSize, 3]);
+      const shape: [number, number, number, number] = [effectiveBatch, o.imgSize, o.imgSize, 3];
       let losses: StepLosses;
-      try {
-        losses = sut.run(realA, realB, lr);
-      } finally {
-        realA.dispose();
-        realB.dispose();
+      if (pool) {
+        losses = await pool.run(batch.a, batch.b, shape, lr);
+      } else {
+        const realA = tf.tensor4d(batch.a, shape);
+        const realB = tf.tensor4d(batch.b, shape);
+        try {
+          losses = await sut!.run(realA, realB, lr);
+        } finally {
+          realA.dispose();
+          realB.dispose();
+        }
       }
       step = s;
       lossStream.write(`${JSON.stringify({ step, lr, time: Date.now(), ...losses })}\n`);
@@ -195,7 +241,8 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   } finally {
     progress.stop();
     await new Promise<void>((resolve) => lossStream.end(resolve));
-    sut.dispose();
+    sut?.dispose();
+    await pool?.dispose();
     for (const n of Object.values(nets)) n.dispose();
   }
   if (diverged) {
@@ -217,6 +264,9 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
     skippedImages: loader.skipped.size,
     secondsPerIteration: step > startStep ? elapsed / (step - startStep) : 0,
     dataWaitSeconds: dataWaitMs / 1000,
+    workers,
+    effectiveBatch,
+    imagesPerSecond: step > startStep && elapsed > 0 ? (effectiveBatch * (step - startStep)) / elapsed : 0,
   };
   log.info(summary, stoppedEarly ? `stopped at step ${step}; resume with --resume` : `training finished at step ${step}`);
   return summary;
@@ -229,7 +279,7 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pi
 }
 
 /** Scan the dataset, read the sampling weights, start the prefetching loader; nothing is written. */
-async function openTrainingData(o: TrainOptions, log: Logger): Promise<{ loader: TrainDataLoader; dataHash: string }> {
+async function openTrainingData(o: TrainOptions, batch: number, log: Logger): Promise<{ loader: TrainDataLoader; dataHash: string }> {
   const dataset = await scanDataset(o.dataDir);
   let weights: SamplingWeights | undefined;
   if (o.samplingWeights) {
@@ -245,7 +295,7 @@ async function openTrainingData(o: TrainOptions, log: Logger): Promise<{ loader:
   const loader = await TrainDataLoader.create({
     dataset,
     imgSize: o.imgSize,
-    batch: o.batch,
+    batch,
     seed: o.seed,
     augment: o.augment,
     samplingWeights: weights,
