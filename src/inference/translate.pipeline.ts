@@ -72,7 +72,11 @@ export class TranslatePipeline {
     if (direction === 'b2a') {
       const anime = await this.animeDetector();
       if (anime) {
-        const faces = await anime.detect(img);
+        // A failure of the cascade (its wasm module is replaced by then) falls back to BlazeFace for this image.
+        const faces = await anime.detect(img).catch((err: unknown) => {
+          log.warn({ err }, 'anime face detection failed; using BlazeFace for this image');
+          return [];
+        });
         if (faces.length > 0) return { faces, detector: 'animeface-cascade' };
       }
     }
