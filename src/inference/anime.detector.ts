@@ -89,7 +89,7 @@ export class AnimeDetectorError extends Error {
 
 /** True for an error raised by the WebAssembly runtime (trap, out-of-bounds access, abort). */
 function isWasmFailure(err: unknown): boolean {
-  if (err instanceof WebAssembly.RuntimeError) return true;
+  if (err instanceof Error && err.name === 'RuntimeError') return true; // WebAssembly.RuntimeError
   // Emscripten's abort() and some traps surface as plain errors or numbers (a C++ exception pointer).
   if (typeof err === 'number') return true;
   const message = err instanceof Error ? err.message : String(err);
