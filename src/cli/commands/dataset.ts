@@ -3,7 +3,7 @@
  * rebalancing report (or from --factors) and a labels file naming each target-domain image's attributes.
  */
 import { existsSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../shared/atomic-write.ts';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 
@@ -85,9 +85,7 @@ export default function register(program: Command): void {
 
       const files = ds.files[domain === 'A' ? 'trainA' : 'trainB'];
       const result = computeSamplingWeights(domain, files, labels, factors, { ...provenance, direction: flags.direction });
-      const tmp = `${flags.out}.tmp-${process.pid}`;
-      await writeFile(tmp, `${JSON.stringify(result.file, null, 2)}\n`);
-      await rename(tmp, flags.out);
+      await writeFileAtomic(flags.out, `${JSON.stringify(result.file, null, 2)}\n`);
 
       const summary = {
         out: flags.out,

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../errors.ts';
-import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../db/attributes.ts';
+import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../shared/attributes.ts';
 
 export type RebalanceErrorCode = 'LABELS_INVALID' | 'UNKNOWN_ATTRIBUTE' | 'FACTORS_INVALID' | 'NO_LABELLED_IMAGE';
 
