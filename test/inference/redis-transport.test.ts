@@ -73,7 +73,7 @@ async function dumpQueue(name: string): Promise<{ keys: string[]; bytes: Buffer 
       if (type === 'string') parts.push((await r.getBuffer(key)) ?? Buffer.alloc(0));
       else if (type === 'hash') parts.push(...Object.values(await r.hgetallBuffer(key)));
       else if (type === 'list') parts.push(...(await r.lrangeBuffer(key, 0, -1)));
-      else if (type === 'zset' || type === 'set') parts.push(...(type === 'set' ? await r.smembersBuffer(key) : await r.zrangeBuffer(key, 0, -1)));
+      else if (type === 'zset' || type === 'set') parts.push(...(type === 'set' ? await r.smembersBuffer(key) : await r.zrangeBuffer(key, '0', '-1')));
       else if (type === 'stream') for (const [, fields] of await r.xrangeBuffer(key, '-', '+')) parts.push(...fields);
     }
     return { keys, bytes: Buffer.concat(parts) };
@@ -214,7 +214,7 @@ describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
       const queueName = `webtoon-test-${randomUUID()}`;
       const sut = await createRedisInferenceClient(cfg({ JOB_TIMEOUT_MS: '6000' }), { queueName, positionPollMs: 50 });
       try {
-        const big = await sharp({ create: { width: 420, height: 420, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+        const big = await sharp({ create: { width: 420, height: 420, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
         expect(big.length).toBeGreaterThan(400_000);
         const positions: number[][] = Array.from({ length: 10 }, () => []);
         const jobs = positions.map((list) => rejectionOf(sut.translate(big, { direction: 'a2b', onQueuePosition: (p) => list.push(p) })));
