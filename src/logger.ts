@@ -2,8 +2,9 @@
  * The one structured logger (pino). It writes JSON lines to stderr so that a command's stdout stays
  * clean for its own output (JSON reports, CSV, ...). The level comes from the configuration (LOG_LEVEL).
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { config } from './config.ts';
+import { redactValue, serializeError } from './log-redaction.ts';
 
 let root: Logger | undefined;
 
@@ -15,9 +16,25 @@ function configuredLevel(): string {
   }
 }
 
+/**
+ * A logger with the project's redaction (see log-redaction.ts): every logged object and error is
+ * reduced before it is written, so no line holds a token, a URL path, image bytes or a member's id.
+ */
+export function createLogger(destination: DestinationStream, level = 'info'): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      serializers: { err: serializeError, error: serializeError },
+      formatters: { log: (obj) => redactValue(obj) as Record<string, unknown> },
+    },
+    destination,
+  );
+}
+
 /** The root logger, created on first use. */
 export function logger(): Logger {
-  root ??= pino({ level: configuredLevel(), base: undefined }, pino.destination(2));
+  root ??= createLogger(pino.destination(2), configuredLevel());
   return root;
 }
 

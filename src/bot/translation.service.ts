@@ -105,7 +105,7 @@ class ReplyEditor {
  * @param attachment - the declared facts, or null when the member gave no image
  */
 export async function handleTranslation(ctx: BotContext, interaction: CommandInteraction, attachment: DeclaredAttachment | null, req: TranslationRequest): Promise<void> {
-  const log = ctx.log.child({ interaction: interaction.id, user: interaction.user.id, direction: req.direction });
+  const log = ctx.log.child({ interaction: interaction.id, direction: req.direction }); // never the member's id
   // 1. refusals that need no download, answered ephemerally and at once
   try {
     if (!ctx.jobs.accepting) throw new BotError('SHUTTING_DOWN', 'the bot is shutting down');
