@@ -121,8 +121,33 @@ export async function handleTranslation(ctx: BotContext, interaction: CommandInt
   }
   // 2. acknowledge within Discord's 3 seconds; tracked from here so shutdown waits for it
   await ctx.jobs.run(async () => {
-    await interaction.deferReply(req.private ? { flags: MessageFlags.Ephemeral } : {});
-    await translateAndReply(ctx, interaction, attachment, req, log);
+    const started = Date.now();
+    try {
+      await interaction.deferReply(req.private ? { flags: MessageFlags.Ephemeral } : {});
+    } catch (err) {
+      log.warn({ err }, 'could not acknowledge the command');
+      await recordFailure(ctx, interaction, req.direction, err, null, Date.now() - started, log); // its one row
+      return;
+    }
+    // One row per request from here on: pending now, finished once with the outcome.
+    const generation = await ctx.feedback
+      .startGeneration({
+        userId: interaction.user.id,
+        guildId: interaction.guildId,
+        channelId: interaction.channelId ?? interaction.user.id,
+        interactionId: interaction.id,
+        direction: req.direction,
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'could not record the generation');
+        return null;
+      });
+    const owner = ctx.jobs.ownerSignal(interaction.user.id);
+    try {
+      await translateAndReply(ctx, interaction, attachment, req, log, generation?.id ?? null, owner.signal, started);
+    } finally {
+      owner.release();
+    }
   });
 }
 
@@ -132,62 +157,110 @@ async function translateAndReply(
   attachment: DeclaredAttachment,
   req: TranslationRequest,
   log: BotContext['log'],
+  generationId: number | null,
+  signal: AbortSignal,
+  started: number,
 ): Promise<void> {
-  const started = Date.now();
   const editor = new ReplyEditor(interaction, (err) => log.warn({ err }, 'progress edit failed'));
   let input: Buffer | null = null;
+  let result: Awaited<ReturnType<BotContext['inference']['translate']>> | null = null;
+  let message: { id: string };
   try {
     input = await downloadAttachment(attachment.url, {
       allowedHosts: ctx.config.DISCORD_ATTACHMENT_HOSTS,
       maxBytes: ctx.config.MAX_IMAGE_BYTES,
       timeoutMs: ctx.config.DOWNLOAD_TIMEOUT_MS,
-      signal: ctx.jobs.signal,
+      signal,
     });
-    const result = await ctx.inference.translate(input, {
+    result = await ctx.inference.translate(input, {
       direction: req.direction,
       attention: req.attention,
       sideBySide: req.sideBySide,
       faces: req.faces,
       crop: req.crop,
-      signal: ctx.jobs.signal,
+      signal,
       onQueuePosition: (p) => editor.progress(p),
     });
+    const done = result;
     const elapsedMs = Date.now() - started;
-    const generation = await recordGeneration(ctx, interaction, req.direction, {
-      modelVersion: result.modelVersion,
-      inputSha256: result.inputSha256,
-      facesFound: result.facesFound,
-      latencyMs: elapsedMs,
-      status: 'ok',
-    }, log);
-    const message = await editor.final(() =>
+    message = await editor.final(() =>
       interaction.editReply({
         content: '',
-        embeds: [resultEmbed({ direction: req.direction, modelVersion: result.modelVersion, facesFound: result.facesFound, cropMode: result.cropMode, elapsedMs })],
-        files: [new AttachmentBuilder(result.png, { name: RESULT_FILE_NAME })],
-        components: generation ? resultComponents(generation.id) : [],
+        embeds: [resultEmbed({ direction: req.direction, modelVersion: done.modelVersion, facesFound: done.facesFound, cropMode: done.cropMode, elapsedMs })],
+        files: [new AttachmentBuilder(done.png, { name: RESULT_FILE_NAME })],
+        components: generationId !== null ? resultComponents(generationId) : [],
       }),
     );
-    if (generation) {
-      await ctx.feedback.attachMessage(generation.id, message.id).catch((err: unknown) => log.error({ err }, 'could not attach the reply to its generation'));
-    }
-    if (!req.private && interaction.channelId) {
-      for (const emoji of [VOTE_EMOJI.up, VOTE_EMOJI.down]) {
-        await ctx.client.rest
-          .put(Routes.channelMessageOwnReaction(interaction.channelId, message.id, encodeURIComponent(emoji)))
-          .catch((err: unknown) => log.warn({ err }, 'could not add the voting reactions'));
-      }
-    }
-    log.info({ generation: generation?.id, elapsedMs, faces: result.facesFound }, 'translation done');
   } catch (err) {
     if (!isAppError(err)) log.error({ err }, 'translation failed unexpectedly');
     else if (OPERATOR_CODES.has(err.code)) log.error({ code: err.code, details: err.details }, `translation failed: ${err.message}`);
     else log.info({ code: err.code }, 'translation failed');
-    await recordFailure(ctx, interaction, req.direction, err, input, Date.now() - started, log);
+    // The one outcome of this request (a failed final edit included: the member did not get the result).
+    await finishFailure(ctx, interaction, req.direction, generationId, err, input, result, Date.now() - started, log);
     const content = friendlyMessage(err, ctx.limits);
     await editor
       .final(() => interaction.editReply({ content, embeds: [], components: [], files: [] }))
       .catch((e: unknown) => log.warn({ err: e }, 'could not edit the reply with the failure'));
+    return;
+  }
+  const elapsedMs = Date.now() - started;
+  const outcome = { modelVersion: result.modelVersion, inputSha256: result.inputSha256, facesFound: result.facesFound, latencyMs: elapsedMs, status: 'ok' as const, messageId: message.id };
+  await finishGeneration(ctx, interaction, req.direction, generationId, outcome, log);
+  if (!req.private && interaction.channelId) {
+    for (const emoji of [VOTE_EMOJI.up, VOTE_EMOJI.down]) {
+      await ctx.client.rest
+        .put(Routes.channelMessageOwnReaction(interaction.channelId, message.id, encodeURIComponent(emoji)))
+        .catch((err: unknown) => log.warn({ err }, 'could not add the voting reactions'));
+    }
+  }
+  log.info({ generation: generationId, elapsedMs, faces: result.facesFound }, 'translation done');
+}
+
+/** Finish the request's row with a failure (or insert the one row when starting it had failed). */
+async function finishFailure(
+  ctx: BotContext,
+  interaction: CommandInteraction,
+  direction: Direction,
+  generationId: number | null,
+  err: unknown,
+  input: Buffer | null,
+  result: { modelVersion: string; inputSha256: string; facesFound: number } | null,
+  latencyMs: number,
+  log: BotContext['log'],
+): Promise<void> {
+  const modelVersion =
+    result?.modelVersion ??
+    (await ctx.inference
+      .modelVersions()
+      .then((v) => v[direction] ?? 'none')
+      .catch(() => 'unknown'));
+  const outcome = {
+    modelVersion,
+    inputSha256: result?.inputSha256 ?? (input ? createHash('sha256').update(input).digest('hex') : null),
+    facesFound: result?.facesFound ?? 0,
+    latencyMs,
+    status: 'failed' as const,
+    errorCode: errorCodeOf(err),
+  };
+  await finishGeneration(ctx, interaction, direction, generationId, outcome, log);
+}
+
+async function finishGeneration(
+  ctx: BotContext,
+  interaction: CommandInteraction,
+  direction: Direction,
+  generationId: number | null,
+  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string; messageId?: string },
+  log: BotContext['log'],
+): Promise<void> {
+  if (generationId === null) {
+    await recordGeneration(ctx, interaction, direction, outcome, log);
+    return;
+  }
+  try {
+    await ctx.feedback.finishGeneration(generationId, outcome);
+  } catch (err) {
+    log.error({ err }, 'could not record the outcome of the generation');
   }
 }
 
@@ -219,7 +292,7 @@ async function recordGeneration(
   ctx: BotContext,
   interaction: CommandInteraction,
   direction: Direction,
-  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string },
+  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string; messageId?: string },
   log: BotContext['log'],
 ): Promise<{ id: number } | null> {
   try {

@@ -20,7 +20,8 @@ import {
 
 /** `a2b` = photo → webtoon (`/webtoonify`), `b2a` = webtoon → photo (`/reverse`). */
 export const directionEnum = pgEnum('direction', ['a2b', 'b2a']);
-export const generationStatusEnum = pgEnum('generation_status', ['ok', 'failed']);
+/** `pending`: the request is being worked on (one row per request, written when it starts, finished once). */
+export const generationStatusEnum = pgEnum('generation_status', ['ok', 'failed', 'pending']);
 export const voteEnum = pgEnum('vote', ['up', 'down']);
 
 /** A model that served generations: one row per (direction, version). */
@@ -41,8 +42,9 @@ export const modelVersions = pgTable(
 );
 
 /**
- * One translation request and its outcome. `userId` and `interactionId` become NULL (and
- * `anonymisedAt` is set) when the member asks to be forgotten; the row stays for the statistics.
+ * One translation request and its outcome. Every id that points back to the member (user,
+ * interaction, message, channel, guild) and the input hash become NULL (and `anonymisedAt` is set)
+ * when the member asks to be forgotten; the row stays for the statistics.
  */
 export const generations = pgTable(
   'generations',
@@ -50,7 +52,7 @@ export const generations = pgTable(
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     userId: text('user_id'),
     guildId: text('guild_id'),
-    channelId: text('channel_id').notNull(),
+    channelId: text('channel_id'),
     interactionId: text('interaction_id'),
     messageId: text('message_id'),
     direction: directionEnum('direction').notNull(),

@@ -11,6 +11,8 @@ export async function onForgetButton(ctx: BotContext, interaction: ButtonInterac
     await interaction.update({ content: 'Cancelled — nothing was erased.', components: [] });
     return;
   }
+  // In-flight work first: the member's running translations stop (their rows are anonymised below).
+  ctx.jobs.abortOwner(interaction.user.id);
   const r = await ctx.feedback.forgetUser(interaction.user.id);
   await interaction.update({
     content:
