@@ -3,6 +3,7 @@
  * writes one generator of our checkpoint as a verified ONNX file and prints a JSON summary on stdout.
  */
 import type { Command } from 'commander';
+import { refuseOverwrite } from '../output-guard.ts';
 import type { Direction } from '../../shared/direction.ts';
 
 interface ExportFlags {
@@ -12,6 +13,7 @@ interface ExportFlags {
   version?: string;
   verify: boolean;
   verifySize?: string;
+  force?: boolean;
 }
 
 export default function register(program: Command): void {
@@ -23,9 +25,11 @@ export default function register(program: Command): void {
     .requiredOption('-o, --out <file>', 'output ONNX file')
     .option('--fp16', 'store weights as float16 (for GPU serving); graph I/O stays float32')
     .option('--version <v>', 'model version string for the metadata (default: step + checkpoint hash)')
+    .option('-f, --force', 'overwrite the output file if it exists')
     .option('--no-verify', 'skip the onnxruntime vs tfjs self-check')
     .option('--verify-size <px>', 'side of the verification batch (light models: default min(img_size, 64); full: img_size)')
     .action(async (checkpoint: string, flags: ExportFlags) => {
+      if (flags.out) refuseOverwrite(flags.out, !!flags.force);
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
       const { exportGenerator } = await import('../../training/onnx/exporter.ts');
       const res = await exportGenerator({

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../shared/atomic-write.ts';
+import { refuseOverwrite } from '../output-guard.ts';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
@@ -21,6 +22,7 @@ interface TranslateFlags {
   crop: string;
   size?: string;
   json?: boolean;
+  force?: boolean;
 }
 
 export default function register(program: Command): void {
@@ -38,6 +40,7 @@ export default function register(program: Command): void {
     .option('--crop <mode>', 'auto (faces only; NO_FACE when none) or center (centre square when no face)', 'auto')
     .option('--size <px>', 'output side per face: 256 or 512 (Lanczos upscale); default OUTPUT_SIZE')
     .option('--json', 'print the result metadata as JSON on stdout')
+    .option('-f, --force', 'overwrite the output file if it exists')
     .action(async (image: string, flags: TranslateFlags) => {
       if (flags.direction !== 'a2b' && flags.direction !== 'b2a') {
         throw new UsageError(`--direction must be a2b or b2a, got "${flags.direction}"`, { direction: flags.direction });
@@ -59,6 +62,7 @@ export default function register(program: Command): void {
       }
       const direction = flags.direction;
       const out = path.resolve(flags.out ?? `${image.replace(/\.[^./\\]+$/, '')}.${direction}.png`);
+      refuseOverwrite(out, !!flags.force); // before any work: never overwrite what we did not make
 
       const { config } = await import('../../config.ts');
       const { createInferenceClient } = await import('../../inference/inference.client.ts');
