@@ -42,7 +42,7 @@ export default function register(program: Command): void {
     .addOption(new Option('-d, --direction <direction>', 'only one direction').choices(['a2b', 'b2a']))
     .option('-m, --model-version <version>', 'only one model version (its change is still against its predecessor)')
     .option('--chart <file.png>', 'also write the report rates as a bar chart PNG')
-    .option('-f, --force', 'overwrite the --chart file if it exists')
+    .option('--force', 'overwrite the --chart file if it exists')
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: ReportFlags) => {
       const { parseSince, buildReport } = await import('../../db/report.ts');
