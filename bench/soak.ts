@@ -22,7 +22,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../src/config.ts';
 import { InferenceError } from '../src/inference/inference.errors.ts';
 import { createRedisInferenceClient, type RedisInferenceClient } from '../src/inference/redis.transport.ts';
-import { exportGenerator } from '../src/training/onnx/exporter.ts';
+import { exportGenerator } from '../src/training/export/exporter.ts';
 import { readTorchCheckpoint } from '../src/training/torch-import/torch-checkpoint.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -10,6 +10,8 @@ export interface WorkerInit {
   config: Config;
   modelFile?: string;
   modelOverrides?: MetadataOverrides;
+  /** Obey the `crash` and `hang` control messages (test doubles only; see ClientOptions.faultInjection). */
+  faultInjection?: boolean;
 }
 
 type PostedError = SerializedInferenceError | SerializedOtherError;
@@ -22,6 +24,7 @@ export type ToWorker =
    * answers a cancelled job (result or error); until then the client counts it against its capacity.
    */
   | { type: 'cancel'; id: number }
+  // Fault injection, obeyed only when the worker was started with `faultInjection`:
   | { type: 'crash' }
   | { type: 'hang'; ms: number }
   /**

@@ -8,15 +8,14 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { AppError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
+import { BackendError } from './training.errors.ts';
 
 export { backendNeedsCustomConvGrad, conv2dHwio, conv2dTorch } from './layers/conv2d.ts';
 
-/** What the user may ask for (`TRAIN_BACKEND`, `--backend`). */
-export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names.ts';
 
-export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export { BACKEND_PREFERENCES, type BackendPreference };
 
 /** The backend that was activated and why. `name` is tfjs' backend name (`tensorflow`, `wasm`, `cpu`). */
 export interface BackendChoice {
@@ -24,8 +23,6 @@ export interface BackendChoice {
   reason: string;
 }
 
-/** A requested backend could not be activated. */
-export class BackendError extends AppError<'BACKEND_UNAVAILABLE' | 'UNKNOWN_BACKEND'> {}
 
 const log = moduleLogger('training.backend');
 let wasmPathsSet = false;

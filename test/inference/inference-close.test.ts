@@ -15,10 +15,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blazeFaceModelPath } from '../../src/inference/blazeface.detector.ts';
 import { GeneratorRunner } from '../../src/inference/generator.runner.ts';
-import type { RawImage } from '../../src/inference/image.adapter.ts';
+import type { RawImage } from '../../src/media/media.ts';
 import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { SingleModelRegistry } from '../../src/inference/model.registry.ts';
-import { createModel } from '../../src/inference/ort.adapter.ts';
+import { createModel } from '../../src/onnx/runtime.ts';
 import { exportedTestModels, installModel, repoRoot, tempModelsDir } from '../helpers/models.ts';
 import { astronautPath } from './sample-images.ts';
 
@@ -35,6 +35,7 @@ const CHILD = `
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '${src('config.ts')}';
 import { WorkerInferenceClient } from '${src('inference/inference.client.ts')}';
+import { FaultInjectingClient } from '${pathToFileURL(path.join(repoRoot, 'test/helpers/fault-injection.ts')).href}';
 
 const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', MODELS_DIR: process.env.CLOSE_TEST_MODELS, ORT_PROVIDERS: 'cpu', BATCH_MAX_SIZE: '1', QUEUE_MAX: '2' });
 const image = readFileSync(process.env.CLOSE_TEST_IMAGE);
@@ -74,9 +75,10 @@ async function closeWhileStarting(delay) {
 }
 
 async function closeWhileRestarting(delay) {
-  const client = await started();
+  const client = new FaultInjectingClient(config);
+  await client.start();
   const jobs = [outcome(client.translate(image, { direction: 'a2b' }))];
-  client.crashWorkerForTest();
+  client.crashWorker();
   await closeAfter('close-while-restarting', client, delay, jobs);
 }
 

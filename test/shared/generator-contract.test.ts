@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel } from '../../src/inference/ort.adapter.ts';
+import { createModel } from '../../src/onnx/runtime.ts';
 import { ModelRegistry, loadModelInfo } from '../../src/inference/model.registry.ts';
 import { readOnnxHeader } from '../../src/onnx/proto.ts';
 import {
@@ -12,8 +12,8 @@ import {
   type OnnxHeader,
   type OnnxValueInfo,
 } from '../../src/shared/generator-contract.ts';
-import { ExportError } from '../../src/training/onnx/export-error.ts';
-import { assertGeneratorContract, exportGenerator } from '../../src/training/onnx/exporter.ts';
+import { ExportError } from '../../src/training/training.errors.ts';
+import { assertGeneratorContract, exportGenerator } from '../../src/training/export/exporter.ts';
 import { readTorchCheckpoint } from '../../src/training/torch-import/torch-checkpoint.ts';
 import { exportedTestModels, fixtureCheckpoint, tempModelsDir, type TestModels, writeModelWithoutMetadata, writeWithMetadata } from '../helpers/models.ts';
 import { rejectionOf } from '../helpers/rejection.ts';

@@ -31,7 +31,7 @@ export default function register(program: Command): void {
     .action(async (checkpoint: string, flags: ExportFlags) => {
       if (flags.out) refuseOverwrite(flags.out, !!flags.force);
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
-      const { exportGenerator } = await import('../../training/onnx/exporter.ts');
+      const { exportGenerator } = await import('../../training/export/exporter.ts');
       const res = await exportGenerator({
         checkpointDir: checkpoint,
         direction: flags.direction as Direction,

@@ -8,9 +8,9 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { augmentParams, cropFlipNormalize, loadSizeFor, normalizeImage } from './augment.ts';
 import type { Dataset, Split } from './dataset.ts';
-import { decodeResizedRgb, probeImage, type RawImage } from './image-io.ts';
+import { decodeResizedRgb, probeImage, type RawImage } from '../../media/media.ts';
 import { DomainSampler, type SamplingWeights } from './sampler.ts';
-import { TrainingError } from '../trainer/training-error.ts';
+import { TrainingError } from '../training.errors.ts';
 
 /** One step's inputs. */
 export interface TrainBatch {

@@ -10,13 +10,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../errors.ts';
 import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../shared/attributes.ts';
+import { RebalanceError } from '../training.errors.ts';
 
-export type RebalanceErrorCode = 'LABELS_INVALID' | 'UNKNOWN_ATTRIBUTE' | 'FACTORS_INVALID' | 'NO_LABELLED_IMAGE';
-
-/** A labels or factors input could not be used; nothing was written. */
-export class RebalanceError extends AppError<RebalanceErrorCode> {}
 
 /** Attributes per image, keyed by the image path relative to the dataset dir (`trainB/x.png`). */
 export type ImageLabels = Map<string, AttributeId[]>;

@@ -1,7 +1,7 @@
 /**
  * The U-GAT-IT ResnetGenerator (official PyTorch variant) as an ONNX graph, built straight from a generator
  * StateDict in PyTorch layout. NCHW is ONNX's native layout, so every weight goes in as it is, under its
- * official name. The graph honours the generator contract in ARCHITECTURE.md: input `input` [N,3,H,W];
+ * official name. The graph honours the generator contract (src/shared/generator-contract.ts): input `input` [N,3,H,W];
  * outputs `output` [N,3,H,W], `cam_logit` [N,2], `heatmap` [N,1,H/4,W/4]; dynamic batch (and, in light
  * mode, dynamic H and W).
  *
@@ -10,8 +10,8 @@
  * variance is biased in PyTorch too, uses InstanceNormalization.
  */
 import { numel, type NamedTensor, type StateDict } from '../tensors.ts';
-import { expectedGeneratorShapes as officialGeneratorShapes } from '../torch-import/infer-config.ts';
-import { ExportError } from './export-error.ts';
+import { expectedGeneratorShapes as officialGeneratorShapes } from '../networks/shapes.ts';
+import { ExportError } from '../training.errors.ts';
 import { float32ToHalf } from './fp16.ts';
 import { attr, DataType, GraphBuilder, type Dim } from './graph-builder.ts';
 
