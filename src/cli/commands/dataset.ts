@@ -62,7 +62,8 @@ export default function register(program: Command): void {
       let factors = factorsFromFlag;
       let provenance: Record<string, unknown> = { source: '--factors' };
       if (!factors) {
-        const { parseSince, buildReport, oversamplingFactors, OVERSAMPLING_FORMULA } = await import('../../db/report.ts');
+        const { parseSince } = await import('../parse-since.ts');
+        const { buildReport, oversamplingFactors, OVERSAMPLING_FORMULA } = await import('../../db/report.ts');
         let since: Date | undefined;
         try {
           since = flags.since === undefined ? undefined : parseSince(flags.since);
@@ -70,17 +71,11 @@ export default function register(program: Command): void {
           throw new UsageError(`--since: ${(err as Error).message.replace(/^since: /, '')}`);
         }
         const { config } = await import('../../config.ts');
-        const { migrateDatabase, openDatabaseFromConfig } = await import('../../db/client.ts');
-        const handle = await openDatabaseFromConfig(config());
-        try {
-          await migrateDatabase(handle);
-          const report = await buildReport(handle, { since, direction: flags.direction, modelVersion: flags.modelVersion });
-          factors = oversamplingFactors(report, flags.direction);
-          const ranked = report.ranking.find((r) => r.direction === flags.direction);
-          provenance = { source: 'report', formula: OVERSAMPLING_FORMULA, modelVersion: ranked?.modelVersion ?? flags.modelVersion ?? null, since: since?.toISOString() ?? null, generatedAt: report.generatedAt };
-        } finally {
-          await handle.close();
-        }
+        const { withMigratedDatabase } = await import('../../db/client.ts');
+        const report = await withMigratedDatabase(config(), (handle) => buildReport(handle, { since, direction: flags.direction, modelVersion: flags.modelVersion }));
+        factors = oversamplingFactors(report, flags.direction);
+        const ranked = report.ranking.find((r) => r.direction === flags.direction);
+        provenance = { source: 'report', formula: OVERSAMPLING_FORMULA, modelVersion: ranked?.modelVersion ?? flags.modelVersion ?? null, since: since?.toISOString() ?? null, generatedAt: report.generatedAt };
       }
 
       const files = ds.files[domain === 'A' ? 'trainA' : 'trainB'];
