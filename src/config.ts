@@ -36,7 +36,7 @@ const schema = z.object({
   ORT_THREADS: int(0).default(0),
   INFERENCE_TRANSPORT: z.enum(['inprocess', 'redis']).default('inprocess'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
-  INFERENCE_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, _ . - (at most 100)').default('webtoon-inference'),
+  REDIS_QUEUE: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, . _ - only').default('webtoon-inference'),
   MAX_IMAGE_BYTES: int(1).default(10 * 1024 * 1024),
   MAX_IMAGE_PIXELS: int(1).default(50_000_000),
   MIN_FACE_PX: int(1).default(48),

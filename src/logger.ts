@@ -6,10 +6,11 @@
  * configuration (LOG_LEVEL).
  */
 import { isMainThread, workerData } from 'node:worker_threads';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { createRequire } from 'node:module';
 import type PinoPretty from 'pino-pretty';
 import { config } from './config.ts';
+import { redactValue, serializeError } from './log-redaction.ts';
 
 let root: Logger | undefined;
 
@@ -20,6 +21,22 @@ function configured(): { level: string; format: 'auto' | 'json' | 'pretty' } {
   } catch {
     return { level: 'info', format: 'auto' }; // a bad configuration is reported by whoever loads it; logging must still work
   }
+}
+
+/**
+ * A logger with the project's redaction (see log-redaction.ts): every logged object and error is
+ * reduced before it is written, so no line holds a token, a URL path, image bytes or a member's id.
+ */
+export function createLogger(destination: DestinationStream, level = 'info'): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      serializers: { err: serializeError, error: serializeError },
+      formatters: { log: (obj) => redactValue(obj) as Record<string, unknown> },
+    },
+    destination,
+  );
 }
 
 /** Pretty when asked, or (auto) when stderr is a terminal. */
@@ -46,7 +63,7 @@ export function logger(): Logger {
       ? // loaded only when used: JSON output (containers, pipes, tests) never pays for it
         (createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty)({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true })
       : pino.destination(2);
-    root = pino({ level, base: undefined }, destination);
+    root = createLogger(destination, level);
   }
   return root;
 }

@@ -52,7 +52,7 @@ export async function createBot(deps: BotDeps): Promise<Bot> {
   });
   const onReaction = (action: 'add' | 'remove') => (reaction: Parameters<typeof handleReaction>[1], user: Parameters<typeof handleReaction>[2]) => {
     handleReaction(ctx, reaction, user, action).then(
-      (outcome) => log.debug({ outcome, message: reaction.message.id, user: user.id, action }, 'reaction'),
+      (outcome) => log.debug({ outcome, message: reaction.message.id, action }, 'reaction'),
       (err: unknown) => log.error({ err, message: reaction.message.id }, 'could not record the vote'),
     );
   };
@@ -69,7 +69,7 @@ export async function createBot(deps: BotDeps): Promise<Bot> {
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(config.DISCORD_TOKEN);
       await ready;
-      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size, commands: [...commands.keys()] }, 'bot ready');
+      log.info({ bot: client.user?.tag, guilds: client.guilds.cache.size, commands: [...commands.keys()] }, 'bot ready');
     },
     stop(graceMs = SHUTDOWN_GRACE_MS) {
       stopping ??= (async () => {

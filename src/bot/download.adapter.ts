@@ -70,6 +70,8 @@ export async function downloadAttachment(url: string, opts: DownloadOptions): Pr
     return Buffer.concat(chunks);
   } catch (err) {
     if (err instanceof BotError) throw err;
+    // Cancelled by the caller (shutdown, or the member asked to be forgotten): not a download problem.
+    if (opts.signal?.aborted) throw new BotError('SHUTTING_DOWN', 'download cancelled', {}, { cause: err });
     if (timeout.aborted) throw new BotError('DOWNLOAD_TIMEOUT', `download took longer than ${opts.timeoutMs} ms`, { timeoutMs: opts.timeoutMs }, { cause: err });
     throw new BotError('DOWNLOAD_FAILED', `download failed: ${(err as Error).message}`, {}, { cause: err });
   }

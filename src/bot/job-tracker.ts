@@ -7,6 +7,8 @@ import { setMaxListeners } from 'node:events';
 export class JobTracker {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly controller = new AbortController();
+  /** Per-member cancellation of running translations (for /forget-me); entries live only while a job runs. */
+  private readonly owners = new Map<string, Set<AbortController>>();
   private open = true;
 
   constructor() {
@@ -27,6 +29,36 @@ export class JobTracker {
   /** Aborted when shutdown gives up waiting; pass it to the work. */
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /**
+   * A signal for one job of `owner`: it fires on the shutdown abort and on {@link abortOwner}.
+   * Call `release()` when the job is over.
+   */
+  ownerSignal(owner: string): { signal: AbortSignal; release: () => void } {
+    const own = new AbortController();
+    let set = this.owners.get(owner);
+    if (!set) {
+      set = new Set();
+      this.owners.set(owner, set);
+    }
+    set.add(own);
+    return {
+      signal: AbortSignal.any([this.controller.signal, own.signal]),
+      release: () => {
+        const s = this.owners.get(owner);
+        s?.delete(own);
+        if (s?.size === 0) this.owners.delete(owner);
+      },
+    };
+  }
+
+  /** Abort every running job of `owner` (their work ends with ABORTED); returns how many. */
+  abortOwner(owner: string): number {
+    const set = this.owners.get(owner);
+    if (!set) return 0;
+    for (const c of set) c.abort(new Error('cancelled: the member asked to be forgotten'));
+    return set.size;
   }
 
   /** Run `work` as a tracked job. */

@@ -200,9 +200,10 @@ export function helpEmbed(f: HelpFacts): EmbedBuilder {
       {
         name: 'Privacy',
         value:
-          'Your image is downloaded from Discord, translated in memory and never stored. We keep, per translation: your Discord id, ' +
-          'the server and channel ids, a SHA-256 fingerprint of the image, the model version, the outcome and timings, plus your votes ' +
-          'and reports. `/forget-me` deletes your votes and reports and removes your id from your translations.',
+          'Your image is never stored: it exists only while it is translated (in memory, or briefly in the job queue; the result ' +
+          'is deleted from the queue once sent, or after 10 s). We keep, per translation: your Discord id, the server, channel and ' +
+          'message ids, a SHA-256 fingerprint of the image, the model version, the outcome and timings, plus your votes and reports. ' +
+          '`/forget-me` stops your running translations, deletes your votes and reports and removes every id of yours from your translations.',
       },
     );
 }

@@ -51,7 +51,7 @@ export function declaredOf(a: Attachment): DeclaredAttachment {
 }
 
 /** Read the translation options shared by /webtoonify and /reverse. */
-export function readTranslationOptions(interaction: CommandInteraction, direction: Direction): TranslationRequest {
+export function readTranslationOptions(interaction: TranslationInteraction, direction: Direction): TranslationRequest {
   const o = interaction.isChatInputCommand() ? interaction.options : null;
   const faces = o?.getString('faces');
   const crop = o?.getString('crop');
@@ -137,7 +137,7 @@ class ReplyEditor {
  * @param attachment - the declared facts, or null when the member gave no image
  */
 export async function handleTranslation(ctx: BotContext, interaction: TranslationInteraction, attachment: DeclaredAttachment | null, req: TranslationRequest): Promise<void> {
-  const log = ctx.log.child({ interaction: interaction.id, user: interaction.user.id, direction: req.direction });
+  const log = ctx.log.child({ interaction: interaction.id, direction: req.direction }); // never the member's id
   // 1. refusals that need no download, answered ephemerally and at once
   try {
     if (!ctx.jobs.accepting) throw new BotError('SHUTTING_DOWN', 'the bot is shutting down');
@@ -153,8 +153,35 @@ export async function handleTranslation(ctx: BotContext, interaction: Translatio
   }
   // 2. acknowledge within Discord's 3 seconds; tracked from here so shutdown waits for it
   await ctx.jobs.run(async () => {
-    await interaction.deferReply(req.private ? { flags: MessageFlags.Ephemeral } : {});
-    await translateAndReply(ctx, interaction, attachment, req, log);
+    const started = Date.now();
+    try {
+      await interaction.deferReply(req.private ? { flags: MessageFlags.Ephemeral } : {});
+    } catch (err) {
+      log.warn({ err }, 'could not acknowledge the command');
+      await recordFailure(ctx, interaction, req, err, null, Date.now() - started, log); // its one row
+      return;
+    }
+    // One row per request from here on: pending now, finished once with the outcome.
+    const generation = await ctx.feedback
+      .startGeneration({
+        userId: interaction.user.id,
+        guildId: interaction.guildId,
+        channelId: interaction.channelId ?? interaction.user.id,
+        interactionId: interaction.id,
+        direction: req.direction,
+        outputMode: req.output,
+        parentGenerationId: req.parentGenerationId ?? null,
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'could not record the generation');
+        return null;
+      });
+    const owner = ctx.jobs.ownerSignal(interaction.user.id);
+    try {
+      await translateAndReply(ctx, interaction, attachment, req, log, generation?.id ?? null, owner.signal, started);
+    } finally {
+      owner.release();
+    }
   });
 }
 
@@ -164,18 +191,22 @@ async function translateAndReply(
   attachment: DeclaredAttachment,
   req: TranslationRequest,
   log: BotContext['log'],
+  generationId: number | null,
+  signal: AbortSignal,
+  started: number,
 ): Promise<void> {
-  const started = Date.now();
   const editor = new ReplyEditor(interaction, (err) => log.warn({ err }, 'progress edit failed'));
   let input: Buffer | null = null;
+  let result: Awaited<ReturnType<BotContext['inference']['translate']>> | null = null;
+  let message: { id: string };
   try {
     input = await downloadAttachment(attachment.url, {
       allowedHosts: ctx.config.DISCORD_ATTACHMENT_HOSTS,
       maxBytes: ctx.config.MAX_IMAGE_BYTES,
       timeoutMs: ctx.config.DOWNLOAD_TIMEOUT_MS,
-      signal: ctx.jobs.signal,
+      signal,
     });
-    const result = await ctx.inference.translate(input, {
+    result = await ctx.inference.translate(input, {
       direction: req.direction,
       attention: req.attention,
       output: req.output,
@@ -183,49 +214,45 @@ async function translateAndReply(
       crop: req.crop,
       outputSize: req.outputSize,
       auditImages: ctx.auditor !== undefined,
-      signal: ctx.jobs.signal,
+      signal,
       onQueuePosition: (p) => editor.progress(p),
     });
+    const done = result;
     const elapsedMs = Date.now() - started;
-    const generation = await recordGeneration(ctx, interaction, req, {
-      modelVersion: result.modelVersion,
-      inputSha256: result.inputSha256,
-      facesFound: result.facesFound,
-      latencyMs: elapsedMs,
-      status: 'ok',
-    }, log);
-    const message = await editor.final(() =>
+    message = await editor.final(() =>
       interaction.editReply({
         content: '',
-        embeds: [resultEmbed({ direction: req.direction, modelVersion: result.modelVersion, facesFound: result.facesFound, cropMode: result.cropMode, elapsedMs, output: result.output })],
-        files: [new AttachmentBuilder(result.png, { name: RESULT_FILE_NAME })],
-        components: generation ? resultComponents(generation.id, { output: req.output, attention: req.attention, outputSize: req.outputSize }) : [],
+        embeds: [resultEmbed({ direction: req.direction, modelVersion: done.modelVersion, facesFound: done.facesFound, cropMode: done.cropMode, elapsedMs, output: done.output })],
+        files: [new AttachmentBuilder(done.png, { name: RESULT_FILE_NAME })],
+        components: generationId !== null ? resultComponents(generationId, { output: req.output, attention: req.attention, outputSize: req.outputSize }) : [],
       }),
     );
-    if (generation) {
-      ctx.sources.remember(generation.id, { userId: interaction.user.id, attachment, request: req });
-      await ctx.feedback.attachMessage(generation.id, message.id).catch((err: unknown) => log.error({ err }, 'could not attach the reply to its generation'));
-    }
-    // the automatic audit runs after the reply has gone out, in the background (src/analysis)
-    if (generation) ctx.auditor?.submit(generation.id, req.direction, result.auditImages);
-    if (!req.private && interaction.channelId && canReact(interaction)) {
-      for (const emoji of [VOTE_EMOJI.up, VOTE_EMOJI.down]) {
-        await ctx.client.rest
-          .put(Routes.channelMessageOwnReaction(interaction.channelId, message.id, encodeURIComponent(emoji)))
-          .catch((err: unknown) => log.warn({ err }, 'could not add the voting reactions'));
-      }
-    }
-    log.info({ generation: generation?.id, elapsedMs, faces: result.facesFound }, 'translation done');
   } catch (err) {
     if (!isAppError(err)) log.error({ err }, 'translation failed unexpectedly');
     else if (OPERATOR_CODES.has(err.code)) log.error({ code: err.code, details: err.details }, `translation failed: ${err.message}`);
     else log.info({ code: err.code }, 'translation failed');
-    await recordFailure(ctx, interaction, req, err, input, Date.now() - started, log);
+    // The one outcome of this request (a failed final edit included: the member did not get the result).
+    await finishFailure(ctx, interaction, req, generationId, err, input, result, Date.now() - started, log);
     const content = friendlyMessage(err, ctx.limits);
     await editor
       .final(() => replyPrivately(interaction, content, req.private))
       .catch((e: unknown) => log.warn({ err: e }, 'could not tell the member about the failure'));
+    return;
   }
+  const elapsedMs = Date.now() - started;
+  const outcome = { modelVersion: result.modelVersion, inputSha256: result.inputSha256, facesFound: result.facesFound, latencyMs: elapsedMs, status: 'ok' as const, messageId: message.id };
+  await finishGeneration(ctx, interaction, req, generationId, outcome, log);
+  if (generationId !== null) ctx.sources.remember(generationId, { userId: interaction.user.id, attachment, request: req });
+  // the automatic audit runs after the reply has gone out, in the background (src/analysis)
+  if (generationId !== null) ctx.auditor?.submit(generationId, req.direction, result.auditImages);
+  if (!req.private && interaction.channelId && canReact(interaction)) {
+    for (const emoji of [VOTE_EMOJI.up, VOTE_EMOJI.down]) {
+      await ctx.client.rest
+        .put(Routes.channelMessageOwnReaction(interaction.channelId, message.id, encodeURIComponent(emoji)))
+        .catch((err: unknown) => log.warn({ err }, 'could not add the voting reactions'));
+    }
+  }
+  log.info({ generation: generationId, elapsedMs, faces: result.facesFound }, 'translation done');
 }
 
 /**
@@ -237,6 +264,54 @@ export function canReact(interaction: TranslationInteraction): boolean {
   const owners = interaction.authorizingIntegrationOwners as unknown as Record<string, string | undefined> | null | undefined;
   if (interaction.guildId !== null) return !owners || owners['0'] !== undefined; // '0' = guild install
   return interaction.context === 1; // 1 = the member's DM with the bot
+}
+
+/** Finish the request's row with a failure (or insert the one row when starting it had failed). */
+async function finishFailure(
+  ctx: BotContext,
+  interaction: TranslationInteraction,
+  req: TranslationRequest,
+  generationId: number | null,
+  err: unknown,
+  input: Buffer | null,
+  result: { modelVersion: string; inputSha256: string; facesFound: number } | null,
+  latencyMs: number,
+  log: BotContext['log'],
+): Promise<void> {
+  const modelVersion =
+    result?.modelVersion ??
+    (await ctx.inference
+      .modelVersions()
+      .then((v) => v[req.direction] ?? 'none')
+      .catch(() => 'unknown'));
+  const outcome = {
+    modelVersion,
+    inputSha256: result?.inputSha256 ?? (input ? createHash('sha256').update(input).digest('hex') : null),
+    facesFound: result?.facesFound ?? 0,
+    latencyMs,
+    status: 'failed' as const,
+    errorCode: errorCodeOf(err),
+  };
+  await finishGeneration(ctx, interaction, req, generationId, outcome, log);
+}
+
+async function finishGeneration(
+  ctx: BotContext,
+  interaction: TranslationInteraction,
+  req: TranslationRequest,
+  generationId: number | null,
+  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string; messageId?: string },
+  log: BotContext['log'],
+): Promise<void> {
+  if (generationId === null) {
+    await recordGeneration(ctx, interaction, req, outcome, log);
+    return;
+  }
+  try {
+    await ctx.feedback.finishGeneration(generationId, outcome);
+  } catch (err) {
+    log.error({ err }, 'could not record the outcome of the generation');
+  }
 }
 
 /** Record a failed request: the image's hash when it was downloaded, else null. */
@@ -267,7 +342,7 @@ async function recordGeneration(
   ctx: BotContext,
   interaction: TranslationInteraction,
   req: TranslationRequest,
-  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string },
+  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string; messageId?: string },
   log: BotContext['log'],
 ): Promise<{ id: number } | null> {
   try {

@@ -21,6 +21,31 @@ export class FeedbackRepository {
     return created;
   }
 
+  /**
+   * Write the outcome of a pending generation, once: undefined when it is not pending (finished
+   * already, or unknown). A row anonymised meanwhile (the member was forgotten while the request ran)
+   * gets the outcome but no input hash and no message id.
+   */
+  async finishGeneration(
+    id: number,
+    outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode: string | null; messageId: string | null },
+  ): Promise<GenerationRow | undefined> {
+    const [updated] = await this.db
+      .update(generations)
+      .set({
+        modelVersion: outcome.modelVersion,
+        facesFound: outcome.facesFound,
+        latencyMs: outcome.latencyMs,
+        status: outcome.status,
+        errorCode: outcome.errorCode,
+        inputSha256: sql`case when ${generations.anonymisedAt} is null then ${outcome.inputSha256}::text else null end`,
+        messageId: sql`case when ${generations.anonymisedAt} is null then ${outcome.messageId}::text else null end`,
+      })
+      .where(and(eq(generations.id, id), eq(generations.status, 'pending')))
+      .returning();
+    return updated;
+  }
+
   /** Set the reply's message id; undefined when there is no such generation. */
   async setMessageId(id: number, messageId: string): Promise<GenerationRow | undefined> {
     const [updated] = await this.db.update(generations).set({ messageId }).where(eq(generations.id, id)).returning();
@@ -113,7 +138,7 @@ export class FeedbackRepository {
   }
 
   /** A member's votes with the result message they are on (for removing their reactions). */
-  async votesWithMessages(userId: string): Promise<{ generationId: number; value: VoteValue; channelId: string; messageId: string | null }[]> {
+  async votesWithMessages(userId: string): Promise<{ generationId: number; value: VoteValue; channelId: string | null; messageId: string | null }[]> {
     return this.db
       .select({ generationId: ratings.generationId, value: ratings.value, channelId: generations.channelId, messageId: generations.messageId })
       .from(ratings)
@@ -122,14 +147,17 @@ export class FeedbackRepository {
       .orderBy(asc(ratings.generationId));
   }
 
-  /** Delete a member's ratings and reports and anonymise their generations, atomically. */
+  /**
+   * Delete a member's ratings and reports and anonymise their generations (pending ones included),
+   * atomically: every column that leads back to the member is cleared.
+   */
   async forgetUser(userId: string): Promise<{ ratingsDeleted: number; reportsDeleted: number; generationsAnonymised: number; resultsAnonymised: number }> {
     return this.db.transaction(async (tx) => {
       const r = await tx.delete(ratings).where(eq(ratings.userId, userId)).returning({ g: ratings.generationId });
       const a = await tx.delete(attributeReports).where(eq(attributeReports.userId, userId)).returning({ id: attributeReports.id });
       const g = await tx
         .update(generations)
-        .set({ userId: null, interactionId: null, inputSha256: null, anonymisedAt: sql`now()` })
+        .set({ userId: null, interactionId: null, messageId: null, channelId: null, guildId: null, inputSha256: null, anonymisedAt: sql`now()` })
         .where(eq(generations.userId, userId))
         .returning({ id: generations.id, status: generations.status });
       return { ratingsDeleted: r.length, reportsDeleted: a.length, generationsAnonymised: g.length, resultsAnonymised: g.filter((x) => x.status === 'ok').length };

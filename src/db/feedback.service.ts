@@ -68,6 +68,31 @@ export interface NewGeneration {
   createdAt?: Date;
 }
 
+/** What the bot knows when a request starts (its outcome comes with {@link FeedbackService.finishGeneration}). */
+export interface StartedGeneration {
+  userId: string;
+  guildId: string | null;
+  channelId: string;
+  interactionId?: string | null;
+  direction: Direction;
+  /** The output mode asked for (default face). */
+  outputMode?: OutputMode;
+  /** For a variation: the generation whose button was pressed. */
+  parentGenerationId?: GenerationIdInput | null;
+}
+
+/** The outcome of a started generation. */
+export interface GenerationOutcome {
+  modelVersion: string;
+  inputSha256: string | null;
+  facesFound: number;
+  latencyMs: number;
+  status: 'ok' | 'failed';
+  errorCode?: string | null;
+  /** The reply's message id, when the reply was posted. */
+  messageId?: string | null;
+}
+
 export type OutputMode = 'face' | 'photo' | 'side_by_side';
 
 export interface VoteResult {
@@ -163,6 +188,60 @@ export class FeedbackService {
   }
 
   /**
+   * Record that a request started: one `pending` row, so that every request has exactly one row and a
+   * member forgotten while it runs is anonymised too. Finish it with {@link finishGeneration}.
+   * @throws {FeedbackError} INVALID_ID, INVALID_INPUT
+   */
+  async startGeneration(input: StartedGeneration): Promise<Generation> {
+    if (typeof input !== 'object' || input === null) throw new FeedbackError('INVALID_INPUT', 'input: expected an object', { parameter: 'input' });
+    const row = {
+      userId: checkSnowflake('userId', input.userId),
+      guildId: checkOptionalSnowflake('guildId', input.guildId),
+      channelId: checkSnowflake('channelId', input.channelId),
+      interactionId: checkOptionalSnowflake('interactionId', input.interactionId),
+      messageId: null,
+      direction: checkDirection(input.direction),
+      modelVersion: 'pending',
+      inputSha256: null,
+      facesFound: 0,
+      latencyMs: 0,
+      status: 'pending' as const,
+      errorCode: null,
+      outputMode: checkOutputMode(input.outputMode),
+      parentGenerationId: input.parentGenerationId == null ? null : checkGenerationId(input.parentGenerationId, 'parentGenerationId'),
+    };
+    try {
+      return await this.repo.insertGeneration(row);
+    } catch (err) {
+      if (pgErrorCode(err) === '23503' && row.parentGenerationId !== null) throw unknownGeneration(row.parentGenerationId);
+      throw err;
+    }
+  }
+
+  /**
+   * Write the outcome of a started request, once. Returns the row, or undefined when it was finished
+   * already (a second outcome for one request is ignored, never a second row).
+   * @throws {FeedbackError} INVALID_ID, INVALID_INPUT
+   */
+  async finishGeneration(generationId: GenerationIdInput, outcome: GenerationOutcome): Promise<Generation | undefined> {
+    const id = checkGenerationId(generationId);
+    if (typeof outcome !== 'object' || outcome === null) throw new FeedbackError('INVALID_INPUT', 'outcome: expected an object', { parameter: 'outcome' });
+    const status = outcome.status;
+    if (status !== 'ok' && status !== 'failed') {
+      throw new FeedbackError('INVALID_INPUT', `status: expected 'ok' or 'failed', received ${JSON.stringify(status)}`, { parameter: 'status', received: status });
+    }
+    return this.repo.finishGeneration(id, {
+      modelVersion: checkText('modelVersion', outcome.modelVersion, MODEL_VERSION_MAX_CHARS),
+      inputSha256: outcome.inputSha256 === null ? null : checkSha256('inputSha256', outcome.inputSha256),
+      facesFound: checkNonNegativeInt('facesFound', outcome.facesFound),
+      latencyMs: checkNonNegativeInt('latencyMs', outcome.latencyMs),
+      status,
+      errorCode: checkOptionalText('errorCode', outcome.errorCode, ERROR_CODE_MAX_CHARS),
+      messageId: checkOptionalSnowflake('messageId', outcome.messageId),
+    });
+  }
+
+  /**
    * Attach the reply's message id once the bot has posted it, so reactions can find the generation.
    * @throws {FeedbackError} INVALID_ID, UNKNOWN_GENERATION, or INVALID_INPUT when the message id is taken.
    */
@@ -185,7 +264,7 @@ export class FeedbackService {
    * A member's votes with the channel and message of the result they are on, so the bot can take
    * their reactions away before /forget-me erases the votes. @throws {FeedbackError} INVALID_ID
    */
-  async votesWithMessages(userId: string): Promise<{ generationId: number; value: VoteValue; channelId: string; messageId: string | null }[]> {
+  async votesWithMessages(userId: string): Promise<{ generationId: number; value: VoteValue; channelId: string | null; messageId: string | null }[]> {
     return this.repo.votesWithMessages(checkSnowflake('userId', userId));
   }
 
@@ -266,8 +345,9 @@ export class FeedbackService {
   }
 
   /**
-   * Erase a member: delete all their ratings and reports and anonymise their generations (user and
-   * interaction ids and the input hash are cleared; the counts stay for the statistics).
+   * Erase a member: delete all their ratings and reports and anonymise their generations, pending
+   * ones included (user, interaction, message, channel and guild ids and the input hash are cleared;
+   * the counts stay for the statistics).
    * @throws {FeedbackError} INVALID_ID
    */
   async forgetUser(userId: string): Promise<ForgetResult> {

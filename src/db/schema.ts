@@ -22,7 +22,8 @@ import {
 
 /** `a2b` = photo → webtoon (`/webtoonify`), `b2a` = webtoon → photo (`/reverse`). */
 export const directionEnum = pgEnum('direction', ['a2b', 'b2a']);
-export const generationStatusEnum = pgEnum('generation_status', ['ok', 'failed']);
+/** `pending`: the request is being worked on (one row per request, written when it starts, finished once). */
+export const generationStatusEnum = pgEnum('generation_status', ['ok', 'failed', 'pending']);
 export const voteEnum = pgEnum('vote', ['up', 'down']);
 /** Where a generation was asked for: the Discord bot, or `webtoon translate --record` on the command line. */
 export const generationSourceEnum = pgEnum('generation_source', ['discord', 'cli']);
@@ -47,8 +48,9 @@ export const modelVersions = pgTable(
 );
 
 /**
- * One translation request and its outcome. `userId` and `interactionId` become NULL (and
- * `anonymisedAt` is set) when the member asks to be forgotten; the row stays for the statistics.
+ * One translation request and its outcome. Every id that points back to the member (user,
+ * interaction, message, channel, guild) and the input hash become NULL (and `anonymisedAt` is set)
+ * when the member asks to be forgotten; the row stays for the statistics.
  */
 export const generations = pgTable(
   'generations',
@@ -56,7 +58,6 @@ export const generations = pgTable(
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     userId: text('user_id'),
     guildId: text('guild_id'),
-    /** NULL only for command-line generations (source `cli`). */
     channelId: text('channel_id'),
     interactionId: text('interaction_id'),
     messageId: text('message_id'),

@@ -1,7 +1,8 @@
 /**
  * The in-process inference client: a bounded job queue on the main thread in front of one worker
  * thread that runs the pipeline. It refuses work at once when full (QUEUE_FULL), reports queue
- * positions, times jobs out (TIMEOUT), honours AbortSignals (ABORTED), keeps up to BATCH_MAX_SIZE jobs
+ * positions, times jobs out (TIMEOUT), honours AbortSignals (ABORTED) — a running job is cancelled in the
+ * worker (`cancel` message) and keeps its slot until the worker confirms it stopped —, keeps up to BATCH_MAX_SIZE jobs
  * in the worker so dynamic batching can form batches, and restarts the worker when it dies (jobs in
  * it fail with WORKER_CRASHED; queued jobs go to the new worker).
  *
@@ -63,6 +64,8 @@ interface Job {
   position: number;
   timer: NodeJS.Timeout;
   onAbort?: () => void;
+  /** The caller was answered (TIMEOUT/ABORTED) but the worker has not yet confirmed that it stopped. */
+  cancelled?: boolean;
 }
 
 interface PendingCall {
@@ -152,6 +155,7 @@ export class WorkerInferenceClient implements InferenceClient {
     this.running.clear();
     for (const job of lost) {
       this.settle(job);
+      if (job.cancelled) continue; // its caller was answered already
       job.reject(
         new InferenceError('WORKER_CRASHED', 'The translation engine crashed while working on your image. Please try again.', {
           exitCode: code,
@@ -185,9 +189,14 @@ export class WorkerInferenceClient implements InferenceClient {
   private onMessage(msg: FromWorker): void {
     if (msg.type === 'result' || (msg.type === 'error' && this.running.has(msg.id))) {
       const job = this.running.get(msg.id);
-      if (!job) return; // timed out or aborted meanwhile
+      if (!job) return;
       this.running.delete(msg.id);
       this.settle(job);
+      if (job.cancelled) {
+        // The worker confirmed a cancelled job: only now is its slot free.
+        this.pump();
+        return;
+      }
       if (msg.type === 'result') {
         const finished = performance.now();
         const timings = { ...msg.result.timings, queue: round(job.startedAt! - job.enqueuedAt), total: round(finished - job.enqueuedAt) };
@@ -220,7 +229,7 @@ export class WorkerInferenceClient implements InferenceClient {
       const { signal: _s, onQueuePosition: _q, ...opts } = job.opts;
       this.post({ type: 'job', id: job.id, image, opts }, [image]);
     }
-    for (const job of this.running.values()) this.tell(job, 0);
+    for (const job of this.running.values()) if (!job.cancelled) this.tell(job, 0);
     this.waiting.forEach((job, i) => this.tell(job, i + 1));
   }
 
@@ -239,14 +248,25 @@ export class WorkerInferenceClient implements InferenceClient {
     if (job.onAbort) job.opts.signal?.removeEventListener('abort', job.onAbort);
   }
 
-  /** Remove a job wherever it is and reject it. */
+  /**
+   * Reject a job now. A queued job is removed; a running one is cancelled in the worker and keeps its
+   * slot (counted by {@link queueDepth} and the in-flight limit) until the worker confirms it stopped.
+   */
   private drop(job: Job, err: InferenceError): void {
     const i = this.waiting.indexOf(job);
-    if (i >= 0) this.waiting.splice(i, 1);
-    else if (!this.running.delete(job.id)) return; // already finished
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      this.settle(job);
+      job.reject(err);
+      this.pump();
+      return;
+    }
+    if (!this.running.has(job.id) || job.cancelled) return; // already finished or cancelled
+    job.cancelled = true;
     this.settle(job);
     job.reject(err);
-    this.pump();
+    this.post({ type: 'cancel', id: job.id });
+    this.pump(); // positions only: the slot stays taken
   }
 
   translate(image: Buffer, opts: TranslateOptions): Promise<TranslateResult> {
@@ -317,6 +337,7 @@ export class WorkerInferenceClient implements InferenceClient {
     });
   }
 
+  /** Jobs queued or in the worker, including cancelled ones the worker has not yet confirmed. */
   queueDepth(): number {
     return this.waiting.length + this.running.size;
   }
@@ -346,7 +367,7 @@ export class WorkerInferenceClient implements InferenceClient {
     const err = new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'close' });
     for (const job of [...this.waiting.splice(0), ...this.running.values()]) {
       this.settle(job);
-      job.reject(err);
+      if (!job.cancelled) job.reject(err);
     }
     this.running.clear();
     for (const [id, call] of this.calls) {

@@ -24,6 +24,8 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMes
 
 /** Jobs (and version calls) started here and not yet settled. */
 const inFlight = new Set<Promise<unknown>>();
+/** Cancellation of each job started here and not yet answered. */
+const cancels = new Map<number, AbortController>();
 let closing: Promise<void> | null = null;
 
 const shuttingDown = (): InferenceError => new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'close' });
@@ -56,14 +58,24 @@ port.on('message', (msg: ToWorker) => {
     return;
   }
   switch (msg.type) {
-    case 'job':
+    case 'job': {
+      const cancel = new AbortController();
+      cancels.set(msg.id, cancel);
       track(msg.id, async () => {
-        const pipeline = await ready;
-        if (!pipeline) throw shuttingDown();
-        const result = await pipeline.translate(new Uint8Array(msg.image), msg.opts);
-        const png = result.png.buffer.slice(result.png.byteOffset, result.png.byteOffset + result.png.byteLength) as ArrayBuffer;
-        post({ type: 'result', id: msg.id, result: { ...result, png } }, [png]);
+        try {
+          const pipeline = await ready;
+          if (!pipeline) throw shuttingDown();
+          const result = await pipeline.translate(new Uint8Array(msg.image), msg.opts, { signal: cancel.signal });
+          const png = result.png.buffer.slice(result.png.byteOffset, result.png.byteOffset + result.png.byteLength) as ArrayBuffer;
+          post({ type: 'result', id: msg.id, result: { ...result, png } }, [png]);
+        } finally {
+          cancels.delete(msg.id);
+        }
       });
+      break;
+    }
+    case 'cancel':
+      cancels.get(msg.id)?.abort();
       break;
     case 'versions':
       track(msg.id, async () => {

@@ -1,9 +1,23 @@
 /**
  * The Redis transport (INFERENCE_TRANSPORT=redis): the bot enqueues jobs on a BullMQ queue and any
  * number of inference workers (each an in-process {@link WorkerInferenceClient}, so jobs are batched
- * there) consume them. Typed refusals (bad input, no face, ...) fail the job once; a worker crash
- * fails the attempt and BullMQ retries it (2 attempts), so jobs survive a crashed worker.
+ * there) consume them. Typed refusals (bad input, no face, TIMEOUT, ...) fail the job once; a worker
+ * crash fails the attempt and BullMQ retries it (2 attempts), so jobs survive a crashed worker.
+ *
+ * Where an image can be in Redis, and for how long:
+ * - the input, base64 in the job hash, only while the job waits or runs: jobs are removed the moment
+ *   they complete or fail, and a waiting job whose caller gave up (timeout, abort) is removed then;
+ * - the result PNG in its own key `<queue>:result:<jobId>`, written by the worker just before the job
+ *   completes and deleted by the producer when it reads it (GETDEL); unread (caller gone) it expires
+ *   after {@link RESULT_TTL_MS}. Nothing image-like goes through the events stream (capped at
+ *   {@link EVENTS_MAX_LEN} entries): a job's return value is its metadata only.
+ *
+ * A killed worker is noticed fast: the job lock and the stalled check run every JOB_TIMEOUT_MS / 6
+ * (at most 30 s, BullMQ's default), so a stalled job moves to another worker well within the caller's
+ * timeout. Every job carries its deadline (enqueue time + JOB_TIMEOUT_MS): a worker skips a job whose
+ * deadline has passed and stops one that reaches it, with TIMEOUT, which is never retried.
  */
+import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
@@ -17,18 +31,28 @@ import type { JobOptions } from './translate.pipeline.ts';
 
 const log = moduleLogger('inference.redis');
 
-/** Default BullMQ queue name. */
+/** Default BullMQ queue name (REDIS_QUEUE). */
 export const DEFAULT_QUEUE = 'webtoon-inference';
+/** How long an unread result may stay in Redis (its caller gave up or died). */
+export const RESULT_TTL_MS = 10_000;
+/** Approximate cap of the BullMQ events stream (BullMQ's default is 10 000). */
+export const EVENTS_MAX_LEN = 200;
 
 interface JobData {
   image: string; // base64
   opts: JobOptions;
+  /** Epoch ms after which nobody waits for the result. */
+  deadline: number;
 }
 
-type JobResult = Omit<TranslateResult, 'png' | 'auditImages'> & { png: string; auditImages?: { width: number; height: number; input: string; output: string } };
+/**
+ * What a job returns through the events stream: everything but the images. The result PNG (and, when
+ * asked, the audit pixels: input crop then output, each width×height×3) wait in short-lived keys.
+ */
+type JobMeta = Omit<TranslateResult, 'png' | 'auditImages'> & { audit?: { width: number; height: number } };
 
 export interface RedisTransportOptions {
-  /** Queue name (tests use their own). */
+  /** Queue name (default REDIS_QUEUE; tests use their own). */
   queueName?: string;
   /** How often a waiting job's position is looked up (ms). */
   positionPollMs?: number;
@@ -55,6 +79,31 @@ function versionsKey(queue: string): string {
   return `${queue}:model-versions`;
 }
 
+/** The key holding a job's audit pixels beside its result key (same lifetime, deleted when read). */
+export function auditKey(resultKeyName: string): string {
+  return `${resultKeyName}:audit`;
+}
+
+/** The short-lived key holding a finished job's PNG until its producer reads it. */
+export function resultKey(queue: string, jobId: string): string {
+  return `${queue}:result:${jobId}`;
+}
+
+/** Lock duration and stalled-check interval for a job timeout: a sixth of it, 1–30 s. */
+export function lockTimings(jobTimeoutMs: number): { lockDuration: number; stalledInterval: number } {
+  const ms = Math.min(30_000, Math.max(1_000, Math.floor(jobTimeoutMs / 6)));
+  return { lockDuration: ms, stalledInterval: ms };
+}
+
+function timeoutError(timeoutMs: number, stage: string): InferenceError {
+  return new InferenceError('TIMEOUT', `The translation took too long (over ${Math.round(timeoutMs / 1000)} s) and was stopped. Please try again.`, { timeoutMs, stage });
+}
+
+interface Waiter {
+  resolve: (meta: JobMeta) => void;
+  reject: (err: Error) => void;
+}
+
 /** The bot's side: enqueue and wait. */
 export class RedisInferenceClient implements InferenceClient {
   private readonly queue: Queue;
@@ -62,15 +111,34 @@ export class RedisInferenceClient implements InferenceClient {
   private readonly redis: Redis;
   private readonly name: string;
   private depth = 0;
+  /** Jobs this producer waits for, by id (one events listener for all of them). */
+  private readonly waiters = new Map<string, Waiter>();
 
   constructor(
     private readonly config: Config,
     private readonly opts: RedisTransportOptions = {},
   ) {
-    this.name = opts.queueName ?? config.INFERENCE_QUEUE ?? DEFAULT_QUEUE;
+    this.name = opts.queueName ?? config.REDIS_QUEUE ?? DEFAULT_QUEUE;
     this.redis = connect(config);
-    this.queue = new Queue(this.name, { connection: this.redis });
+    // The cap is stored in the queue's meta hash, where the workers' scripts read it too.
+    this.queue = new Queue(this.name, { connection: this.redis, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
     this.events = new QueueEvents(this.name, { connection: connect(config) });
+    this.events.on('completed', ({ jobId, returnvalue }) => {
+      const w = this.waiters.get(jobId);
+      if (!w) return;
+      this.waiters.delete(jobId);
+      try {
+        w.resolve((typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as JobMeta);
+      } catch (err) {
+        w.reject(err as Error);
+      }
+    });
+    this.events.on('failed', ({ jobId, failedReason }) => {
+      const w = this.waiters.get(jobId);
+      if (!w) return;
+      this.waiters.delete(jobId);
+      w.reject(decodeFailure(failedReason));
+    });
   }
 
   /** Wait until the event stream is listening (so no completion is missed). */
@@ -90,15 +158,17 @@ export class RedisInferenceClient implements InferenceClient {
     return this.depth;
   }
 
-  /** 0 when running, else 1 + the jobs ahead of it; null when finished or gone. */
-  private async position(job: Job): Promise<number | null> {
-    const state = await job.getState();
-    if (state === 'active') return 0;
-    if (state !== 'waiting' && state !== 'prioritized') return null;
-    const waiting = await this.queue.getWaiting(0, 999);
-    const i = waiting.findIndex((j) => j.id === job.id);
-    // getWaiting lists the oldest (next to run) first.
-    return i < 0 ? null : i + 1;
+  /**
+   * 0 when no longer waiting (running), else 1 + the jobs ahead of it. Costs two small commands (LPOS,
+   * LLEN on the wait list), whatever the queue holds: BullMQ pushes new jobs on the left and workers
+   * take from the right, so the position counts from the right.
+   */
+  private async position(jobId: string): Promise<number> {
+    const waitKey = this.queue.keys.wait;
+    const res = await this.redis.multi().lpos(waitKey, jobId).llen(waitKey).exec();
+    const index = res?.[0]?.[1] as number | null | undefined;
+    const length = Number(res?.[1]?.[1] ?? 0);
+    return index === null || index === undefined ? 0 : length - index;
   }
 
   async translate(image: Buffer, opts: TranslateOptions): Promise<TranslateResult> {
@@ -112,18 +182,24 @@ export class RedisInferenceClient implements InferenceClient {
     }
     const { signal, onQueuePosition, ...jobOpts } = opts;
     const enqueued = performance.now();
-    const job = await this.queue.add('translate', { image: image.toString('base64'), opts: jobOpts } satisfies JobData, {
-      attempts: 2,
-      removeOnComplete: { age: 300 },
-      removeOnFail: { age: 3600 },
-    });
+    const timeoutMs = this.config.JOB_TIMEOUT_MS;
+    const jobId = randomUUID();
+    // Listen before adding, so a fast completion is never missed.
+    const finished = new Promise<JobMeta>((resolve, reject) => this.waiters.set(jobId, { resolve, reject }));
+    finished.catch(() => undefined); // handled below; never an unhandled rejection when we stop first
+    const data: JobData = { image: image.toString('base64'), opts: jobOpts, deadline: Date.now() + timeoutMs };
+    try {
+      await this.queue.add('translate', data, { jobId, attempts: 2, removeOnComplete: true, removeOnFail: true });
+    } catch (err) {
+      this.waiters.delete(jobId);
+      throw err;
+    }
     this.depth++;
     let last = -1;
     const poll = async (): Promise<void> => {
       if (!onQueuePosition) return;
-      let p = await this.position(job).catch(() => null);
-      if (p === null && last === -1) p = 0; // already picked up (or finished) before the first look
-      if (p !== null && p !== last) {
+      const p = await this.position(jobId).catch(() => null);
+      if (p !== null && p !== last && (last === -1 || p < last)) {
         last = p;
         onQueuePosition(p);
       }
@@ -134,28 +210,33 @@ export class RedisInferenceClient implements InferenceClient {
     const stopped = new Promise<never>((_, reject) => {
       stop = reject;
     });
-    const timeoutMs = this.config.JOB_TIMEOUT_MS;
-    const timeout = setTimeout(
-      () => stop(new InferenceError('TIMEOUT', `The translation took too long (over ${Math.round(timeoutMs / 1000)} s) and was stopped. Please try again.`, { timeoutMs })),
-      timeoutMs,
-    );
+    const timeout = setTimeout(() => stop(timeoutError(timeoutMs, 'queued-or-running')), timeoutMs);
     const onAbort = (): void => stop(new InferenceError('ABORTED', 'The translation was cancelled.', { stage: 'queued-or-running' }));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = (await Promise.race([job.waitUntilFinished(this.events), stopped])) as JobResult;
-      return {
-        ...result,
-        png: Buffer.from(result.png, 'base64'),
-        auditImages: result.auditImages && { ...result.auditImages, input: Buffer.from(result.auditImages.input, 'base64'), output: Buffer.from(result.auditImages.output, 'base64') },
-        timings: { ...result.timings, total: Math.round((performance.now() - enqueued) * 100) / 100 },
-      };
-    } catch (err) {
-      if (err instanceof InferenceError) {
-        await job.remove().catch(() => undefined); // drop it if still waiting (a running job cannot be removed)
-        throw err;
+      const { audit, ...meta } = await Promise.race([finished, stopped]);
+      const key = resultKey(this.name, jobId);
+      const [pngRes, auditRes] = (await this.redis.multi().getdelBuffer(key).getdelBuffer(auditKey(key)).exec()) ?? [];
+      const png = pngRes?.[1] as Buffer | null | undefined;
+      const auditBytes = auditRes?.[1] as Buffer | null | undefined;
+      if (!png) {
+        throw new InferenceError('WORKER_CRASHED', 'The translation engine lost the result. Please try again.', { jobId, stage: 'result' });
       }
-      throw decodeFailure(err);
+      const half = audit ? audit.width * audit.height * 3 : 0;
+      const auditImages = audit && auditBytes && auditBytes.length === 2 * half
+        ? { ...audit, input: auditBytes.subarray(0, half), output: auditBytes.subarray(half) }
+        : undefined;
+      return { ...meta, png, ...(auditImages ? { auditImages } : {}), timings: { ...meta.timings, total: Math.round((performance.now() - enqueued) * 100) / 100 } };
+    } catch (err) {
+      if (err instanceof InferenceError && (err.code === 'TIMEOUT' || err.code === 'ABORTED')) {
+        // Remove it if still waiting (a running job cannot be removed: its worker stops at the deadline
+        // and writes no result); drop a result that may have been written meanwhile.
+        await this.queue.remove(jobId).catch(() => undefined);
+        await this.redis.del(resultKey(this.name, jobId), auditKey(resultKey(this.name, jobId))).catch(() => undefined);
+      }
+      throw err;
     } finally {
+      this.waiters.delete(jobId);
       clearInterval(timer);
       clearTimeout(timeout);
       signal?.removeEventListener('abort', onAbort);
@@ -169,6 +250,9 @@ export class RedisInferenceClient implements InferenceClient {
   }
 
   async close(): Promise<void> {
+    const err = new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'close' });
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
     await this.events.close();
     await this.queue.close();
     this.redis.disconnect();
@@ -176,15 +260,15 @@ export class RedisInferenceClient implements InferenceClient {
 }
 
 /** A failed job's reason is the serialised error posted by the worker. */
-function decodeFailure(err: unknown): Error {
-  const message = err instanceof Error ? err.message : String(err);
+function decodeFailure(reason: unknown): Error {
+  const message = reason instanceof Error ? reason.message : String(reason);
   try {
     const parsed = JSON.parse(message) as Parameters<typeof deserializeError>[0];
     if (parsed && typeof parsed === 'object' && 'message' in parsed) return deserializeError(parsed);
   } catch {
     // not ours
   }
-  return err instanceof Error ? err : new Error(message);
+  return reason instanceof Error ? reason : new Error(message);
 }
 
 /** A running consumer; `close()` stops it. */
@@ -201,7 +285,7 @@ export interface RedisInferenceWorker {
  * up to BATCH_MAX_SIZE at a time. Reports the served model versions to Redis.
  */
 export async function startRedisInferenceWorker(config: Config, opts: RedisTransportOptions = {}): Promise<RedisInferenceWorker> {
-  const name = opts.queueName ?? config.INFERENCE_QUEUE ?? DEFAULT_QUEUE;
+  const name = opts.queueName ?? config.REDIS_QUEUE ?? DEFAULT_QUEUE;
   const local = await (opts.createLocalClient ?? createInferenceClient)({ ...config, INFERENCE_TRANSPORT: 'inprocess' });
   const redis = connect(config);
   const publishVersions = async (): Promise<void> => {
@@ -209,22 +293,34 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
     await redis.hset(versionsKey(name), { a2b: v.a2b ?? '', b2a: v.b2a ?? '' });
   };
   await publishVersions().catch((err: unknown) => log.warn({ err }, 'could not publish model versions'));
+  const timeoutMs = config.JOB_TIMEOUT_MS;
   // BullMQ does not close a connection it was handed: keep it and close it ourselves.
   const consumerConnection = connect(config);
   const worker = new Worker(
     name,
-    async (job: Job<JobData>): Promise<JobResult> => {
+    async (job: Job<JobData>): Promise<JobMeta> => {
+      log.debug({ jobId: job.id, attempt: job.attemptsMade + 1 }, 'job picked up');
+      const deadline = typeof job.data.deadline === 'number' ? job.data.deadline : Date.now() + timeoutMs;
+      const left = deadline - Date.now();
       try {
-        const r = await local.translate(Buffer.from(job.data.image, 'base64'), job.data.opts);
+        if (left <= 0) throw timeoutError(timeoutMs, 'queued');
+        const signal = AbortSignal.timeout(left);
+        const r = await local.translate(Buffer.from(job.data.image, 'base64'), { ...job.data.opts, signal }).catch((err: unknown) => {
+          throw signal.aborted ? timeoutError(timeoutMs, 'running') : err;
+        });
+        if (Date.now() >= deadline) throw timeoutError(timeoutMs, 'running'); // nobody waits for it any more
+        await redis.set(resultKey(name, String(job.id)), r.png, 'PX', RESULT_TTL_MS);
         opts.observer?.observeResult(r);
         void publishVersions().catch(() => undefined);
-        const audit = r.auditImages && { ...r.auditImages, input: Buffer.from(r.auditImages.input).toString('base64'), output: Buffer.from(r.auditImages.output).toString('base64') };
-        return { ...r, png: r.png.toString('base64'), auditImages: audit };
+        const { png: _png, auditImages, ...meta } = r;
+        if (!auditImages) return meta;
+        await redis.set(auditKey(resultKey(name, String(job.id))), Buffer.concat([auditImages.input, auditImages.output]), 'PX', RESULT_TTL_MS);
+        return { ...meta, audit: { width: auditImages.width, height: auditImages.height } };
       } catch (err) {
         opts.observer?.observeError(err, job.data.opts.direction);
         const posted = JSON.stringify(serializeError(err));
-        // A crash is worth another attempt; a refusal of the input is not.
-        if (err instanceof InferenceError && err.code !== 'WORKER_CRASHED' && err.code !== 'TIMEOUT') {
+        // A crash is worth another attempt; a refusal of the input, or a job out of time, is not.
+        if (err instanceof InferenceError && err.code !== 'WORKER_CRASHED') {
           const final = new UnrecoverableError(posted);
           final.cause = err;
           throw final;
@@ -232,7 +328,12 @@ export async function startRedisInferenceWorker(config: Config, opts: RedisTrans
         throw new Error(posted, { cause: err });
       }
     },
-    { connection: consumerConnection, concurrency: Math.max(1, config.BATCH_MAX_SIZE) },
+    {
+      connection: consumerConnection,
+      concurrency: Math.max(1, config.BATCH_MAX_SIZE),
+      ...lockTimings(timeoutMs),
+      maxStalledCount: 1,
+    },
   );
   worker.on('failed', (job, err) => log.debug({ jobId: job?.id, reason: err.message.slice(0, 200) }, 'job failed'));
   await worker.waitUntilReady();

@@ -74,7 +74,11 @@ export class TranslatePipeline {
     if (direction === 'b2a') {
       const anime = await this.animeDetector();
       if (anime) {
-        const faces = await anime.detect(img);
+        // A failure of the cascade (its wasm module is replaced by then) falls back to BlazeFace for this image.
+        const faces = await anime.detect(img).catch((err: unknown) => {
+          log.warn({ err }, 'anime face detection failed; using BlazeFace for this image');
+          return [];
+        });
         if (faces.length > 0) return { faces, detector: 'animeface-cascade' };
       }
     }
@@ -82,18 +86,21 @@ export class TranslatePipeline {
   }
 
   /**
-   * Translate one image.
-   * @throws {InferenceError} intake codes, NO_FACE, FACE_TOO_SMALL, MODEL_UNAVAILABLE, INVALID_MODEL.
+   * Translate one image. `run.signal` cancels it between stages (ABORTED, with the stage just done).
+   * @throws {InferenceError} intake codes, ABORTED, NO_FACE, FACE_TOO_SMALL, MODEL_UNAVAILABLE, INVALID_MODEL.
    */
-  async translate(bytes: Uint8Array, opts: JobOptions): Promise<TranslateResult> {
+  async translate(bytes: Uint8Array, opts: JobOptions, run: { signal?: AbortSignal } = {}): Promise<TranslateResult> {
     const timings: Record<string, number> = {};
     const started = performance.now();
     let mark = started;
+    // Cancellation is checked after every stage, so a cancelled job stops at the next boundary.
     const lap = (stage: string): void => {
       const now = performance.now();
       timings[stage] = round(now - mark);
       mark = now;
+      if (run.signal?.aborted) throw new InferenceError('ABORTED', 'The translation was cancelled.', { stage });
     };
+    if (run.signal?.aborted) throw new InferenceError('ABORTED', 'The translation was cancelled.', { stage: 'start' });
     const direction = opts.direction;
     if (direction !== 'a2b' && direction !== 'b2a') throw new TypeError(`translate: opts.direction must be "a2b" or "b2a", got ${JSON.stringify(direction)}`);
     const outputSize = opts.outputSize ?? (this.config.OUTPUT_SIZE as 256 | 512);

@@ -21,6 +21,11 @@ type PostedError = SerializedInferenceError | SerializedOtherError;
 export type ToWorker =
   | { type: 'job'; id: number; image: ArrayBuffer; opts: JobOptions }
   | { type: 'versions'; id: number }
+  /**
+   * Stop job `id`: the pipeline checks between its stages and ends it with ABORTED. The worker always
+   * answers a cancelled job (result or error); until then the client counts it against its capacity.
+   */
+  | { type: 'cancel'; id: number }
   // Fault injection, obeyed only when the worker was started with `faultInjection`:
   | { type: 'crash' }
   | { type: 'hang'; ms: number }

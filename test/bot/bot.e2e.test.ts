@@ -170,6 +170,21 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       expect(rows.at(-1)).toMatchObject({ user_id: bob.id, status: 'failed', error_code: 'NO_FACE', faces_found: 0, message_id: null, input_sha256: createHash('sha256').update(bytes).digest('hex') });
     });
 
+    it('writes exactly one generation row when the final reply edit fails (the reply was deleted meanwhile)', async () => {
+      // Before: the "ok" row was written before the edit and a second "failed" row after it failed.
+      const att = h.standIn.addAttachment(astronaut, 'selfie.png', 'image/png', { width: 512, height: 512 });
+      const rec = h.standIn.sendSlashCommand(carol, 'webtoonify', { image: att });
+      await h.standIn.waitForCallback(rec);
+      h.standIn.original(rec.id)!.deleted = true; // the member deletes the "thinking…" reply
+      const mine = async () => (await generationRows(h)).filter((r) => r.interaction_id === rec.id);
+      await expect.poll(async () => (await mine()).map((r) => r.status), { timeout: 60_000, interval: 200 }).toEqual(['failed']);
+      await new Promise((r) => setTimeout(r, 500)); // nothing more arrives
+      const rows = await mine();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ user_id: carol.id, status: 'failed', error_code: 'INTERNAL', message_id: null });
+      expect(rows[0].input_sha256).toBe(createHash('sha256').update(astronaut).digest('hex'));
+    });
+
     it('translates the centre square of a faceless image with crop: center', async () => {
       const { reply } = await translate(h, bob, await plainPng(), { crop: 'center' });
       expect(reply.files).toHaveLength(1);

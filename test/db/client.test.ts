@@ -47,7 +47,8 @@ describe('openDatabase', () => {
     const first = await openDatabaseFromConfig(cfg);
     expect(first.kind).toBe('pglite');
     expect(first.location).toBe(path.join(dir, 'pglite'));
-    expect(await migrateDatabase(first)).toEqual({ available: readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).length, applied: 1 });
+    const migrations = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).length;
+    expect(await migrateDatabase(first)).toEqual({ available: migrations, applied: migrations });
     await new FeedbackService(first).recordGeneration(newGeneration());
     await first.close();
     await first.close(); // closing twice is harmless

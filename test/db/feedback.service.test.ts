@@ -200,6 +200,25 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
       });
     });
 
+    describe('startGeneration and finishGeneration', () => {
+      it('keeps one row per request: started pending, finished once, a second outcome ignored', async () => {
+        const started = await sut.startGeneration({ userId: user(1), guildId: null, channelId: CHANNEL, interactionId: snowflake(4), direction: 'b2a' });
+        expect(started).toMatchObject({ status: 'pending', modelVersion: 'pending', inputSha256: null, messageId: null });
+        const ok = await sut.finishGeneration(started.id, { modelVersion: 'v2', inputSha256: sha256('y'), facesFound: 2, latencyMs: 1200, status: 'ok', messageId: snowflake(6) });
+        expect(ok).toMatchObject({ status: 'ok', modelVersion: 'v2', inputSha256: sha256('y'), facesFound: 2, messageId: snowflake(6), userId: user(1) });
+        expect(await sut.finishGeneration(started.id, { modelVersion: 'v2', inputSha256: null, facesFound: 0, latencyMs: 1300, status: 'failed', errorCode: 'X' })).toBeUndefined();
+        expect(await countRows(handle(), 'generations')).toBe(1);
+        expect((await sut.findGeneration(started.id))?.status).toBe('ok');
+      });
+
+      it('refuses a bad outcome before writing anything', async () => {
+        const started = await sut.startGeneration({ userId: user(1), guildId: null, channelId: CHANNEL, direction: 'a2b' });
+        await expectFeedbackError(() => sut.finishGeneration(started.id, { modelVersion: 'v1', inputSha256: 'nothex', facesFound: 0, latencyMs: 1, status: 'ok' }), 'INVALID_INPUT');
+        await expectFeedbackError(() => sut.finishGeneration(started.id, { modelVersion: 'v1', inputSha256: null, facesFound: 0, latencyMs: 1, status: 'pending' as 'ok' }), 'INVALID_INPUT');
+        expect((await sut.findGeneration(started.id))?.status).toBe('pending');
+      });
+    });
+
     describe('forgetUser', () => {
       it("deletes the member's ratings and reports and anonymises their generations, leaving others alone", async () => {
         const mine = await sut.recordGeneration(newGeneration({ userId: user(1) }));
@@ -222,13 +241,23 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
         expect(await sut.votesWithMessages(user(1))).toEqual([]);
 
         const anonymised = await sut.findGeneration(mine.id);
-        expect(anonymised).toMatchObject({ userId: null, interactionId: null, inputSha256: null, channelId: CHANNEL, modelVersion: 'v1' });
+        // Before: message, channel and guild ids were kept.
+        expect(anonymised).toMatchObject({ userId: null, interactionId: null, messageId: null, channelId: null, guildId: null, inputSha256: null, modelVersion: 'v1' });
         expect(anonymised?.anonymisedAt).toBeInstanceOf(Date);
         expect((await sut.findGeneration(theirs.id))?.userId).toBe(user(2));
         expect(await sut.voteCounts(theirs.id)).toEqual({ up: 1, down: 0 });
         expect(await sut.reportsOf(theirs.id)).toEqual([]);
         expect(await sut.reportsOf(mine.id)).toEqual([{ userId: user(2), attribute: 'hair', note: null }]);
         expect(await sut.forgetUser(user(1))).toEqual({ ratingsDeleted: 0, reportsDeleted: 0, generationsAnonymised: 0, resultsAnonymised: 0 });
+      });
+
+      it('reaches a translation in flight: its outcome, written after the erasure, stays anonymous', async () => {
+        const started = await sut.startGeneration({ userId: user(1), guildId: snowflake(3), channelId: CHANNEL, interactionId: snowflake(4), direction: 'a2b' });
+        expect(started).toMatchObject({ status: 'pending', userId: user(1) });
+        expect((await sut.forgetUser(user(1))).generationsAnonymised).toBe(1);
+        const finished = await sut.finishGeneration(started.id, { modelVersion: 'v1', inputSha256: sha256('x'), facesFound: 1, latencyMs: 900, status: 'ok', messageId: snowflake(5) });
+        expect(finished).toMatchObject({ status: 'ok', userId: null, interactionId: null, messageId: null, channelId: null, guildId: null, inputSha256: null, facesFound: 1 });
+        expect(await countRows(handle(), 'generations')).toBe(1);
       });
 
       it('refuses a malformed user id', async () => {

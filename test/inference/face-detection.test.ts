@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnimeFaceDetector } from '../../src/inference/anime.detector.ts';
+import { AnimeDetectorError, AnimeFaceDetector } from '../../src/inference/anime.detector.ts';
 import { ANCHOR_COUNT, BlazeFaceDetector, decodeDetections, generateAnchors, sigmoid } from '../../src/inference/blazeface.detector.ts';
 import { centerSquare, iou, squareCrop, weightedNms } from '../../src/inference/face-box.ts';
 import { decodeUnchecked, type RawImage } from '../../src/media/media.ts';
@@ -168,6 +168,40 @@ describe('AnimeFaceDetector', () => {
 
     it('finds nothing in shapes', async () => {
       expect(await sut.detect(await decodeUnchecked(await noFaceImage()))).toEqual([]);
+    });
+
+    it('detects on a bounded copy: a 5000×5000 image neither breaks the wasm heap nor later detections', async () => {
+      // Before the fix this exhausted the 1 GiB OpenCV heap ("memory access out of bounds") and every
+      // later call failed the same way.
+      const huge = await decodeUnchecked(await sharp({ create: { width: 5000, height: 5000, channels: 3, background: '#808080' } }).png().toBuffer());
+      expect(await sut.detect(huge)).toEqual([]);
+      const drawn = await decodeUnchecked(await sharp(animeSvg).resize(120, 120).png().toBuffer());
+      expect(await sut.detect(drawn)).toHaveLength(1);
+    });
+
+    it('finds a face in a large image through the bounded copy, in full-image pixels', async () => {
+      const drawn = await decodeUnchecked(await sharp(animeSvg).resize(2400, 2400).png().toBuffer());
+      const faces = await sut.detect(drawn);
+      expect(faces).toHaveLength(1);
+      const cx = (faces[0].x + faces[0].width / 2) / 2400;
+      expect(cx).toBeGreaterThan(0.4);
+      expect(cx).toBeLessThan(0.6);
+    });
+
+    it('after a wasm failure throws a typed error once and works again on a fresh OpenCV instance', async () => {
+      // An unbounded detector reproduces the failure the bound prevents.
+      const unbounded = await AnimeFaceDetector.create(cascadePath, { maxSide: 10_000 });
+      try {
+        const huge = await decodeUnchecked(await sharp({ create: { width: 5000, height: 5000, channels: 3, background: '#808080' } }).png().toBuffer());
+        const err = await unbounded.detect(huge).then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(AnimeDetectorError);
+        expect((err as Error).message).toMatch(/fresh OpenCV instance/);
+        expect(unbounded.restarts).toBe(1);
+        const drawn = await decodeUnchecked(await sharp(animeSvg).resize(120, 120).png().toBuffer());
+        expect(await unbounded.detect(drawn)).toHaveLength(1);
+      } finally {
+        await unbounded.dispose();
+      }
     });
 
     it('refuses a missing cascade file', async () => {

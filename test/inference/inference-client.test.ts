@@ -10,6 +10,14 @@ import { createFaultInjectingClient, FaultInjectingClient } from '../helpers/fau
 
 let models: TestModels;
 
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function cfg(extra: Record<string, string> = {}) {
   const dir = tempModelsDir();
   installModel(models.a2b, dir, 'a2b.onnx');
@@ -103,8 +111,9 @@ describe('WorkerInferenceClient queueing', () => {
       const positions: number[][] = [[], [], []];
       const jobs = [0, 1, 2].map((i) => sut.translate(astronautPng(), { direction: 'a2b', onQueuePosition: (p) => positions[i].push(p) }));
       expect(sut.queueDepth()).toBe(3);
+      const image = astronautPng();
       const t = performance.now();
-      const full = await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
+      const full = await rejectionOf(sut.translate(image, { direction: 'a2b' }));
       expect(performance.now() - t).toBeLessThan(50); // refused at once, not buffered
       expect(full.code).toBe('QUEUE_FULL');
       expect(full.details).toEqual({ queueDepth: 3, limit: 3 });
@@ -121,15 +130,55 @@ describe('WorkerInferenceClient queueing', () => {
   });
 
   it('fails a job that takes longer than JOB_TIMEOUT_MS with TIMEOUT, and keeps serving', async () => {
-    const sut = await createFaultInjectingClient(cfg({ JOB_TIMEOUT_MS: '300' }));
+    const sut = await createFaultInjectingClient(cfg({ JOB_TIMEOUT_MS: '2000' }));
     try {
-      sut.hangWorker(800);
+      sut.hangWorker(2600);
       const err = await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
       expect(err.code).toBe('TIMEOUT');
-      expect(err.details.timeoutMs).toBe(300);
-      expect(sut.queueDepth()).toBe(0);
-      await new Promise((r) => setTimeout(r, 600));
+      expect(err.details.timeoutMs).toBe(2000);
+      await waitFor(() => sut.queueDepth() === 0, 3000); // once the worker has confirmed the cancel
       expect((await sut.translate(astronautPng(), { direction: 'a2b' })).facesFound).toBe(1);
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('counts a timed-out job against capacity until the worker confirms it stopped', async () => {
+    // Before the cancel message, a timed-out job freed its slot while the worker still computed it, so
+    // QUEUE_MAX and the in-flight limit were bypassed.
+    const sut = await createFaultInjectingClient(cfg({ JOB_TIMEOUT_MS: '2000', QUEUE_MAX: '1', BATCH_MAX_SIZE: '1', BATCH_MAX_WAIT_MS: '0' }));
+    try {
+      sut.hangWorker(3500);
+      const err = await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
+      expect(err.code).toBe('TIMEOUT');
+      expect(err.details.stage).toBe('running');
+      expect(sut.queueDepth()).toBe(1); // still in the worker
+      const full = await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
+      expect(full.code).toBe('QUEUE_FULL');
+      await waitFor(() => sut.queueDepth() === 0, 8000);
+      expect((await sut.translate(astronautPng(), { direction: 'a2b' })).facesFound).toBe(1);
+    } finally {
+      await sut.close();
+    }
+  });
+
+  it('cancels an aborted running job in the worker, keeping its slot until the worker answers', async () => {
+    const sut = await createFaultInjectingClient(cfg({ BATCH_MAX_SIZE: '1', BATCH_MAX_WAIT_MS: '0' }));
+    try {
+      sut.hangWorker(600);
+      const ac = new AbortController();
+      const first = sut.translate(astronautPng(), { direction: 'a2b', signal: ac.signal });
+      const positions: number[] = [];
+      const second = sut.translate(astronautPng(), { direction: 'a2b', onQueuePosition: (p) => positions.push(p) });
+      ac.abort();
+      const err = await rejectionOf(first);
+      expect(err.code).toBe('ABORTED');
+      expect(err.details.stage).toBe('running');
+      expect(sut.queueDepth()).toBe(2);
+      expect(positions).toEqual([1]); // the second waits for the cancelled one to be confirmed
+      expect((await second).facesFound).toBe(1);
+      expect(positions).toEqual([1, 0]);
+      expect(sut.queueDepth()).toBe(0);
     } finally {
       await sut.close();
     }

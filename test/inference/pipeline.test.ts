@@ -146,6 +146,18 @@ describe('TranslatePipeline', () => {
       expect(detected.faces).toHaveLength(1);
     });
 
+    it('stops a cancelled job at the next stage boundary with ABORTED (the worker protocol\'s cancel)', async () => {
+      const before = await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }, { signal: AbortSignal.abort() }));
+      expect(before.code).toBe('ABORTED');
+      expect(before.details.stage).toBe('start');
+      const ac = new AbortController();
+      const running = sut.translate(astronautPng(), { direction: 'a2b' }, { signal: ac.signal });
+      ac.abort(); // while the model is being resolved: nothing after that stage runs
+      const err = await rejectionOf(running);
+      expect(err.code).toBe('ABORTED');
+      expect(err.details.stage).toBe('model');
+    });
+
     it('refuses bad bytes with the intake code before running anything', async () => {
       const err = await rejectionOf(sut.translate(Buffer.from('%PDF-1.7 nothing'), { direction: 'a2b' }));
       expect(err.code).toBe('UNSUPPORTED_FORMAT');

@@ -6,7 +6,15 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createInferenceClient } from '../../src/inference/index.ts';
-import { createRedisInferenceClient, type RedisInferenceClient, type RedisInferenceWorker, startRedisInferenceWorker } from '../../src/inference/redis.transport.ts';
+import {
+  createRedisInferenceClient,
+  EVENTS_MAX_LEN,
+  lockTimings,
+  type RedisInferenceClient,
+  type RedisInferenceWorker,
+  resultKey,
+  startRedisInferenceWorker,
+} from '../../src/inference/redis.transport.ts';
 import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
 import { astronautPng } from './sample-images.ts';
 import { createFaultInjectingClient, type FaultInjectingClient } from '../helpers/fault-injection.ts';
@@ -49,6 +57,42 @@ async function dropQueue(name: string): Promise<void> {
   const left = await connection.keys(`bull:${name}:*`); // obliterate keeps the id counter and event stream
   if (left.length > 0) await connection.del(...left);
   connection.disconnect();
+}
+
+/**
+ * Every key of a test queue and every byte it holds (hash fields, stream entries, strings, lists,
+ * sets), read with a separate connection. The image check below looks for PNG/JPEG bytes or their
+ * base64 in this dump.
+ */
+async function dumpQueue(name: string): Promise<{ keys: string[]; bytes: Buffer }> {
+  const r = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  try {
+    const keys = [...(await r.keys(`bull:${name}:*`)), ...(await r.keys(`${name}:*`))];
+    const parts: Buffer[] = [];
+    for (const key of keys) {
+      const type = await r.type(key);
+      if (type === 'string') parts.push((await r.getBuffer(key)) ?? Buffer.alloc(0));
+      else if (type === 'hash') parts.push(...Object.values(await r.hgetallBuffer(key)));
+      else if (type === 'list') parts.push(...(await r.lrangeBuffer(key, 0, -1)));
+      else if (type === 'zset' || type === 'set') parts.push(...(type === 'set' ? await r.smembersBuffer(key) : await r.zrangeBuffer(key, '0', '-1')));
+      else if (type === 'stream') for (const [, fields] of await r.xrangeBuffer(key, '-', '+')) parts.push(...fields);
+    }
+    return { keys, bytes: Buffer.concat(parts) };
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Where `bytes` holds any piece of an image: PNG/JPEG signatures, raw or base64, or a run of `input` (base64). */
+function imageTraces(bytes: Buffer, input: Buffer): string[] {
+  const found: string[] = [];
+  const text = bytes.toString('latin1');
+  if (bytes.includes(Buffer.from([0x89, 0x50, 0x4e, 0x47]))) found.push('PNG bytes');
+  if (bytes.includes(Buffer.from([0xff, 0xd8, 0xff]))) found.push('JPEG bytes');
+  if (text.includes('iVBORw0KGgo')) found.push('PNG base64');
+  if (text.includes('/9j/')) found.push('JPEG base64');
+  if (text.includes(input.subarray(1000, 1300).toString('base64').slice(8, 200))) found.push('input base64');
+  return found;
 }
 
 function cfg(extra: Record<string, string> = {}) {
@@ -124,6 +168,25 @@ describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
       expect(worker.local.restarts).toBe(1);
     });
 
+    it('leaves no image in Redis once a job is done: results deleted when read, job hashes removed, events carry no image', async () => {
+      // Before: the events stream kept every result PNG and job hashes kept the input for 300 s / 3600 s.
+      const input = astronautPng();
+      const r = await sut.translate(input, { direction: 'a2b' });
+      expect(r.png.subarray(1, 4).toString()).toBe('PNG');
+      const failed = await rejectionOf(sut.translate(Buffer.concat([Buffer.from('%PDF-1.5 '), input]), { direction: 'a2b' }));
+      expect(failed.code).toBe('UNSUPPORTED_FORMAT');
+      await new Promise((res) => setTimeout(res, 300));
+      const { keys, bytes } = await dumpQueue(queueName);
+      expect(imageTraces(bytes, input)).toEqual([]);
+      expect(keys.filter((k) => k.includes(':result:'))).toEqual([]);
+      const r2 = new Redis('redis://127.0.0.1:6379');
+      try {
+        expect(await r2.xlen(`bull:${queueName}:events`)).toBeLessThanOrEqual(EVENTS_MAX_LEN + 100); // approximate trim
+      } finally {
+        r2.disconnect();
+      }
+    });
+
     it('reports the versions the workers serve', async () => {
       expect(await sut.modelVersions()).toEqual({ a2b: 'fixture-a2b-1', b2a: 'fixture-b2a-1' });
     });
@@ -150,6 +213,30 @@ describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
       }
     });
 
+    it('reports a waiting position with a few bytes per poll, however large the waiting jobs are', async () => {
+      // Before: each poll downloaded every waiting job (getWaiting), images included: 10 waiting
+      // 470 KB jobs made Redis send ~500 MB in 4 s.
+      const queueName = `webtoon-test-${randomUUID()}`;
+      const sut = await createRedisInferenceClient(cfg({ JOB_TIMEOUT_MS: '6000' }), { queueName, positionPollMs: 50 });
+      try {
+        const big = await sharp({ create: { width: 420, height: 420, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+        expect(big.length).toBeGreaterThan(400_000);
+        const positions: number[][] = Array.from({ length: 10 }, () => []);
+        const jobs = positions.map((list) => rejectionOf(sut.translate(big, { direction: 'a2b', onQueuePosition: (p) => list.push(p) })));
+        await new Promise((r) => setTimeout(r, 1500)); // all enqueued and polling
+        expect(positions.map((p) => p[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        const stream = (sut as unknown as { redis: { stream: { bytesRead: number } } }).redis.stream;
+        const before = stream.bytesRead;
+        await new Promise((r) => setTimeout(r, 1000)); // ~200 polls
+        const read = stream.bytesRead - before;
+        expect(read).toBeLessThan(100_000);
+        expect((await Promise.all(jobs)).map((e) => e.code)).toEqual(Array(10).fill('TIMEOUT'));
+      } finally {
+        await sut.close();
+        await dropQueue(queueName);
+      }
+    });
+
     it('ABORTED removes a waiting job from the queue', async () => {
       const queueName = `webtoon-test-${randomUUID()}`;
       const sut = await createRedisInferenceClient(cfg(), { queueName });
@@ -165,6 +252,42 @@ describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
         await sut.close();
         await dropQueue(queueName);
       }
+    });
+  });
+
+  describe('a job that runs out of time', () => {
+    it('fails with TIMEOUT once, is never retried, and leaves no job or result behind', async () => {
+      // Before: TIMEOUT counted as a crash and the job ran a second time after the member was told.
+      const queueName = `webtoon-test-${randomUUID()}`;
+      const c = cfg({ JOB_TIMEOUT_MS: '1500', BATCH_MAX_SIZE: '1' });
+      let local: FaultInjectingClient | undefined;
+      const worker = await startRedisInferenceWorker(c, { queueName, createLocalClient: async (config) => (local = await createFaultInjectingClient(config)) });
+      const sut = await createRedisInferenceClient(c, { queueName });
+      try {
+        await sut.translate(astronautPng(), { direction: 'a2b' }); // warm
+        local!.hangWorker(3000);
+        const err = await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
+        expect(err.code).toBe('TIMEOUT');
+        await new Promise((r) => setTimeout(r, 3500)); // past the hang: a retry would be running now
+        const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+        const q = new Queue(queueName, { connection });
+        const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+        await q.close();
+        connection.disconnect();
+        expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
+        expect((await dumpQueue(queueName)).keys.filter((k) => k.includes(':result:'))).toEqual([]);
+      } finally {
+        await sut.close();
+        await worker.close();
+        await dropQueue(queueName);
+      }
+    });
+
+    it('derives lock and stalled-check intervals well below the job timeout', () => {
+      expect(lockTimings(60_000)).toEqual({ lockDuration: 10_000, stalledInterval: 10_000 });
+      expect(lockTimings(600_000)).toEqual({ lockDuration: 30_000, stalledInterval: 30_000 });
+      expect(lockTimings(2_000)).toEqual({ lockDuration: 1_000, stalledInterval: 1_000 });
+      expect(resultKey('q', 'abc')).toBe('q:result:abc');
     });
   });
 

@@ -150,7 +150,7 @@ describe.skipIf(!redisUp && !ci)('webtoon worker (child process) serves /healthz
         NODE_ENV: 'production',
         LOG_LEVEL: 'info',
         REDIS_URL: redisUrl,
-        INFERENCE_QUEUE: queue,
+        REDIS_QUEUE: queue,
         MODELS_DIR: dir,
         DATA_DIR: tmp,
         ORT_PROVIDERS: 'cpu',
@@ -188,7 +188,7 @@ describe.skipIf(!redisUp && !ci)('webtoon worker (child process) serves /healthz
     expect(h.checks.queue).toEqual({ ok: true, detail: `consumer running on queue ${queue}, redis PONG` });
     expect(h.checks.models.detail).toBe(`a2b ${versions.a2b}, b2a ${versions.b2a}`);
 
-    const producer = await createRedisInferenceClient(loadConfig({ NODE_ENV: 'test', REDIS_URL: redisUrl, INFERENCE_QUEUE: queue }));
+    const producer = await createRedisInferenceClient(loadConfig({ NODE_ENV: 'test', REDIS_URL: redisUrl, REDIS_QUEUE: queue }));
     try {
       const r = await producer.translate(astronautPng(), { direction: 'a2b' });
       expect(r.modelVersion).toBe(versions.a2b);

@@ -15,6 +15,7 @@ import {
   stepFromFileName,
 } from '../../src/training/torch-import/index.ts';
 import { loadCheckpoint } from '../../src/training/checkpoint.ts';
+import { unpickle } from '../../src/training/torch-import/pickle-vm.ts';
 import { NETWORK_NAMES, type NamedTensor, type UgatitState } from '../../src/training/tensors.ts';
 import { UsageError } from '../../src/errors.ts';
 import { f32Raw, PickleWriter, toZip64, torchSave, type RawTensor } from '../fixtures/torch-import/torch-save.ts';
@@ -107,6 +108,52 @@ describe('readTorchCheckpoint', () => {
     const pt = file('strided.pt', torchSave({ genA2B: { w: t } }));
     const sut = readTorchCheckpoint(pt, { require: [] });
     expect(sut.genA2B!.get('w')).toEqual({ shape: [2, 3], data: Float32Array.from([0, 2, 4, 1, 3, 5]) });
+  });
+
+  it('refuses a view with more elements than its storage before allocating it (a stride-0 view)', () => {
+    // Before: a 4-byte storage viewed as 20000×20000 with strides 0 allocated 1.6 GB, then passed.
+    const storage = new Uint8Array(Float32Array.from([1]).buffer);
+    const t: RawTensor = { storageType: 'FloatStorage', storage, numel: 1, offset: 0, size: [20000, 20000], stride: [0, 0] };
+    const pt = file('stride0.pt', torchSave({ genA2B: { w: t } }));
+    const before = process.memoryUsage().rss;
+    let err: unknown;
+    try {
+      readTorchCheckpoint(pt, { require: [] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as CheckpointError).code).toBe('CORRUPT');
+    expect((err as Error).message).toMatch(/declares 400000000 elements, more than its storage holds \(1\)/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
+  });
+
+  it('refuses a zip entry that declares more bytes than its compressed data can hold, before allocating', () => {
+    // Before: a tiny zip declaring a 3 GB entry had it allocated up front (or died with an untyped RangeError).
+    const zip = Buffer.from(zipSync({ 'archive/data.pkl': [new Uint8Array(100), { level: 9 }] }));
+    const cd = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    zip.writeUInt32LE(3_000_000_000, cd + 24); // uncompressed size in the central directory
+    const pt = file('bomb.pt', zip);
+    expect(zip.length).toBeLessThan(400);
+    let err: unknown;
+    try {
+      readTorchCheckpoint(pt, { require: [] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toMatch(/declares 3000000000 bytes, more than its \d+ stored bytes can hold/);
+  });
+
+  it('unpickles 300 000 APPENDS items without overflowing the stack', () => {
+    // Before: target.push(...items) threw "Maximum call stack size exceeded".
+    const n = 300_000;
+    const body = Buffer.alloc(n * 2);
+    for (let i = 0; i < n; i++) body.set([0x4b, i & 0xff], i * 2); // BININT1
+    const pickle = Buffer.concat([Buffer.from([0x80, 0x02, 0x5d, 0x28]), body, Buffer.from([0x65, 0x2e])]); // PROTO EMPTY_LIST MARK ... APPENDS STOP
+    const list = unpickle(pickle) as number[];
+    expect(list).toHaveLength(n);
+    expect(list[n - 1]).toBe((n - 1) & 0xff);
   });
 
   it('reads zip64 archives (the layout of checkpoints over 4 GiB)', () => {
@@ -362,16 +409,20 @@ describe('importTorchCheckpoint', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('refuses a non-empty output directory unless forced', async () => {
+  it('refuses a non-empty output directory, and with --force replaces only its own checkpoint folder', async () => {
     const out = path.join(work, 'occupied');
     mkdirSync(out);
     writeFileSync(path.join(out, 'keep.txt'), 'mine');
     await expect(importTorchCheckpoint({ file: fullPt, outDir: out })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    // --force never deletes a folder that is not one of its own outputs (it used to).
+    await expect(importTorchCheckpoint({ file: fullPt, outDir: out, force: true })).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
     expect(readdirSync(out)).toEqual(['keep.txt']);
 
-    const sut = await importTorchCheckpoint({ file: fullPt, outDir: out, force: true });
+    const own = path.join(work, 'own');
+    await importTorchCheckpoint({ file: lightPt, outDir: own });
+    const sut = await importTorchCheckpoint({ file: fullPt, outDir: own, force: true });
     expect(sut.config.img_size).toBe(64);
-    expect(readdirSync(out).sort()).toEqual(['config.json', 'weights.safetensors']);
+    expect(readdirSync(own).sort()).toEqual(['config.json', 'weights.safetensors']);
   });
 
   it('writes nothing, not even a temporary directory, when the file is bad', async () => {

@@ -17,13 +17,15 @@ export async function onForgetButton(ctx: BotContext, interaction: ButtonInterac
     return;
   }
   await interaction.deferUpdate();
+  // In-flight work first: the member's running translations stop (their rows are anonymised below).
+  ctx.jobs.abortOwner(interaction.user.id);
   const votes = await ctx.feedback.votesWithMessages(interaction.user.id);
   const r = await ctx.feedback.forgetUser(interaction.user.id);
   ctx.sources.forgetUser(interaction.user.id);
   let removed = 0;
   const kept: string[] = [];
   for (const v of votes) {
-    if (!v.messageId) continue;
+    if (!v.messageId || !v.channelId) continue;
     const emoji = encodeURIComponent(v.value === 'up' ? VOTE_EMOJI.up : VOTE_EMOJI.down);
     try {
       await ctx.client.rest.delete(Routes.channelMessageUserReaction(v.channelId, v.messageId, emoji, interaction.user.id));

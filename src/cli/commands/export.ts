@@ -3,6 +3,7 @@
  * writes one generator of our checkpoint as a verified ONNX file and prints a JSON summary on stdout.
  */
 import type { Command } from 'commander';
+import { refuseOverwrite } from '../output-guard.ts';
 import type { Direction } from '../../shared/direction.ts';
 
 interface ExportFlags {
@@ -17,6 +18,7 @@ interface ExportFlags {
   psnrFloor?: string;
   calibrationMethod?: string;
   evalFraction?: string;
+  force?: boolean;
 }
 
 export default function register(program: Command): void {
@@ -28,6 +30,7 @@ export default function register(program: Command): void {
     .requiredOption('-o, --out <file>', 'output ONNX file')
     .option('--fp16', 'store weights as float16 (for GPU serving); graph I/O stays float32')
     .option('--version <v>', 'model version string for the metadata (default: step + checkpoint hash)')
+    .option('-f, --force', 'overwrite the output file if it exists')
     .option('--no-verify', 'skip the onnxruntime vs tfjs self-check')
     .option('--verify-size <px>', 'side of the verification batch (light models: default min(img_size, 64); full: img_size)')
     .option('--quantize <mode>', 'int8: static QDQ quantisation for fast CPU serving (needs --calibration)')
@@ -36,6 +39,7 @@ export default function register(program: Command): void {
     .option('--calibration-method <m>', 'percentile (default, 99.9) | percentile:<p> | minmax')
     .option('--eval-fraction <f>', 'share of crops held out for the quality measurement (default 0.25)')
     .action(async (checkpoint: string, flags: ExportFlags) => {
+      if (flags.out) refuseOverwrite(flags.out, !!flags.force);
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
       const { exportGenerator } = await import('../../training/export/exporter.ts');
       const { phaseProgress } = await import('../progress.ts');

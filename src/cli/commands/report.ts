@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.ts';
+import { refuseOverwrite } from '../output-guard.ts';
 
 interface ReportFlags {
   format: 'table' | 'json' | 'csv';
@@ -11,6 +12,7 @@ interface ReportFlags {
   direction?: 'a2b' | 'b2a';
   modelVersion?: string;
   chart?: string;
+  force?: boolean;
 }
 
 const HELP_AFTER = `
@@ -44,6 +46,7 @@ export default function register(program: Command): void {
     .addOption(new Option('-d, --direction <direction>', 'only one direction').choices(['a2b', 'b2a']))
     .option('-m, --model-version <version>', 'only one model version (its change is still against its predecessor)')
     .option('--chart <file.png>', 'also write the report rates as a bar chart PNG')
+    .option('--force', 'overwrite the --chart file if it exists')
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: ReportFlags) => {
       const { parseSince } = await import('../parse-since.ts');
@@ -56,6 +59,7 @@ export default function register(program: Command): void {
       }
       if (flags.modelVersion !== undefined && flags.modelVersion.trim() === '') throw new UsageError('--model-version: expected a non-empty version');
       if (flags.chart !== undefined && !/\.png$/i.test(flags.chart)) throw new UsageError(`--chart: expected a file name ending in .png, received ${JSON.stringify(flags.chart)}`);
+      if (flags.chart !== undefined) refuseOverwrite(flags.chart, !!flags.force);
 
       const { config } = await import('../../config.ts');
       const { withMigratedDatabase } = await import('../../db/client.ts');

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../shared/atomic-write.ts';
+import { refuseOverwrite } from '../output-guard.ts';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
@@ -26,6 +27,7 @@ interface TranslateFlags {
   size?: string;
   json?: boolean;
   record?: boolean;
+  force?: boolean;
 }
 
 export default function register(program: Command): void {
@@ -46,6 +48,7 @@ export default function register(program: Command): void {
     .option('--size <px>', 'output side per face: 256 or 512 (Lanczos upscale); default OUTPUT_SIZE')
     .option('--json', 'print the result metadata as JSON on stdout')
     .option('--record', 'store the generation and its automatic audit (face analysis) in the feedback store (DATABASE_URL, else PGlite under DATA_DIR)')
+    .option('-f, --force', 'overwrite the output file if it exists')
     .action(async (image: string, flags: TranslateFlags) => {
       if (flags.direction !== 'a2b' && flags.direction !== 'b2a') {
         throw new UsageError(`--direction must be a2b or b2a, got "${flags.direction}"`, { direction: flags.direction });
@@ -73,6 +76,7 @@ export default function register(program: Command): void {
       }
       const direction = flags.direction;
       const out = path.resolve(flags.out ?? `${image.replace(/\.[^./\\]+$/, '')}.${direction}.png`);
+      refuseOverwrite(out, !!flags.force); // before any work: never overwrite what we did not make
 
       const { config } = await import('../../config.ts');
       const cfg = config();

@@ -10,6 +10,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { atomicWrite } from '../../shared/atomic-write.ts';
 import path from 'node:path';
 import { UsageError } from '../../errors.ts';
+import { whyNotReplaceable } from '../../cli/output-guard.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, checkpointHash, saveCheckpoint, type CheckpointConfig } from '../checkpoint.ts';
 import { NETWORK_NAMES, type NetworkName } from '../tensors.ts';
 import { inferConfig, type InferredConfig } from '../networks/shapes.ts';
@@ -60,9 +61,11 @@ async function checkOutput(outDir: string, force: boolean): Promise<void> {
     return; // does not exist: fine
   }
   if (!info.isDirectory()) throw new CheckpointError('OUTPUT_EXISTS', `${outDir} exists and is not a directory`, { out: outDir });
-  if ((await readdir(outDir)).length > 0 && !force) {
-    throw new CheckpointError('OUTPUT_EXISTS', `${outDir} exists and is not empty; pass --force to replace it`, { out: outDir });
-  }
+  if ((await readdir(outDir)).length === 0) return;
+  if (!force) throw new CheckpointError('OUTPUT_EXISTS', `${outDir} exists and is not empty; pass --force to replace it`, { out: outDir });
+  // --force replaces only one of our own checkpoint folders, never e.g. `-o .` (it used to delete the current folder).
+  const why = whyNotReplaceable(outDir);
+  if (why) throw new CheckpointError('OUTPUT_EXISTS', `${outDir} will not be replaced, even with --force: ${why}`, { out: outDir });
 }
 
 /** The training step encoded in the official file name `<name>_params_<step 7 digits>.pt`, else 0. */

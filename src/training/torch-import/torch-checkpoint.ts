@@ -156,15 +156,27 @@ function materialise(t: TensorRef, bytes: Buffer, littleEndian: boolean, name: s
   if (t.storage.numel >= 0 && storageNumel < t.storage.numel) {
     throw new CheckpointError('CORRUPT', `${file}: storage ${t.storage.key} of ${name} has ${storageNumel} elements, the pickle says ${t.storage.numel}`, { file, tensor: name });
   }
+  // Every bound is checked before anything is allocated: sizes and strides are plain non-negative
+  // integers, the view has no more elements than its storage (a stride-0 view of a tiny storage
+  // declaring 400 M elements used to allocate 1.6 GB), and it stays inside the storage.
+  const plain = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (!t.size.every(plain) || !t.stride.every(plain) || !plain(t.offset) || t.size.length !== t.stride.length) {
+    throw new CheckpointError('CORRUPT', `${file}: tensor ${name} has an invalid size, stride or offset`, { file, tensor: name });
+  }
   const n = numel(t.size);
-  const out = new Float32Array(n);
+  if (!Number.isSafeInteger(n) || n > storageNumel) {
+    throw new CheckpointError('CORRUPT', `${file}: tensor ${name} declares ${n} elements, more than its storage holds (${storageNumel})`, { file, tensor: name, elements: n, storageNumel });
+  }
   if (n > 0) {
     // Highest element index the view touches, to bounds-check before reading.
     let last = t.offset;
     for (let d = 0; d < t.size.length; d++) last += (t.size[d] - 1) * t.stride[d];
-    if (t.offset < 0 || last >= storageNumel) {
+    if (last >= storageNumel) {
       throw new CheckpointError('CORRUPT', `${file}: tensor ${name} reaches element ${last} of a storage of ${storageNumel}`, { file, tensor: name });
     }
+  }
+  const out = new Float32Array(n);
+  if (n > 0) {
     const contiguous = isContiguous(t.size, t.stride);
     if (contiguous && dtype.name === 'float32' && littleEndian) {
       const start = t.offset * 4;

@@ -24,6 +24,10 @@ const SIG_EOCD = 0x06054b50;
 const SIG_EOCD64 = 0x06064b50;
 const SIG_EOCD64_LOCATOR = 0x07064b50;
 const EOCD_MIN = 22;
+/** Deflate's largest possible expansion ratio. */
+const MAX_DEFLATE_RATIO = 1032;
+/** Largest entry read into memory (a Buffer's limit is about 4 GiB; the largest official tensor is 1 GiB). */
+const MAX_ENTRY_BYTES = 2 ** 32 - 1;
 const MAX_COMMENT = 0xffff;
 
 /** An open zip file. Call {@link ZipArchive.close} when done. */
@@ -87,6 +91,18 @@ export class ZipArchive {
     }
     const dataStart = entry.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
     if (dataStart + entry.compressedSize > this.fileSize) throw this.corrupt(`entry ${entry.name} runs past the end of the file (truncated?)`, entry);
+    // Sizes are checked against the bytes that can back them before anything is allocated: a stored
+    // entry is exactly its compressed size; deflate expands at most 1032:1 (a 136-byte zip declaring a
+    // 3 GB entry used to allocate it up front).
+    const maxSize = entry.method === 0 ? entry.compressedSize : entry.compressedSize * MAX_DEFLATE_RATIO + 1024;
+    if (entry.size > maxSize || entry.size > MAX_ENTRY_BYTES) {
+      throw new CheckpointError('CORRUPT', `${this.file}: zip entry ${entry.name} declares ${entry.size} bytes, more than its ${entry.compressedSize} stored bytes can hold`, {
+        file: this.file,
+        entry: entry.name,
+        size: entry.size,
+        compressedSize: entry.compressedSize,
+      });
+    }
     const raw = readAt(fd, dataStart, entry.compressedSize);
     if (entry.method === 0) return raw;
     if (entry.method === 8) {

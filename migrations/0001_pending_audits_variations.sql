@@ -1,5 +1,6 @@
 CREATE TYPE "public"."generation_source" AS ENUM('discord', 'cli');--> statement-breakpoint
 CREATE TYPE "public"."output_mode" AS ENUM('face', 'photo', 'side_by_side');--> statement-breakpoint
+ALTER TYPE "public"."generation_status" ADD VALUE 'pending';--> statement-breakpoint
 CREATE TABLE "generation_audits" (
 	"generation_id" bigint PRIMARY KEY NOT NULL,
 	"status" text NOT NULL,
