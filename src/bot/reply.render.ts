@@ -13,9 +13,9 @@ import {
   TextInputBuilder,
   TextInputStyle,
 } from 'discord.js';
-import { ATTRIBUTES } from '../db/attributes.ts';
+import { ATTRIBUTES } from '../shared/attributes.ts';
+import type { Direction } from '../shared/direction.ts';
 
-export type Direction = 'a2b' | 'b2a';
 
 /** Reactions members vote with. */
 export const VOTE_EMOJI = { up: '👍', down: '👎' } as const;

@@ -12,7 +12,8 @@ import { BotError } from './bot.errors.ts';
 import { checkDeclaredAttachment, type DeclaredAttachment } from './attachment.validation.ts';
 import { downloadAttachment } from './download.adapter.ts';
 import { errorCodeOf, friendlyMessage } from './error-messages.ts';
-import { RESULT_FILE_NAME, VOTE_EMOJI, resultComponents, resultEmbed, type Direction } from './reply.render.ts';
+import { RESULT_FILE_NAME, VOTE_EMOJI, resultComponents, resultEmbed } from './reply.render.ts';
+import type { Direction } from '../shared/direction.ts';
 
 export interface TranslationRequest {
   direction: Direction;

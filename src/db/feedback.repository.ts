@@ -5,7 +5,7 @@
  * so any number of concurrent identical requests end as exactly one row.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { AttributeId } from './attributes.ts';
+import type { AttributeId } from '../shared/attributes.ts';
 import type { Db } from './client.ts';
 import { rowsOf } from './client.ts';
 import type { Direction, VoteValue } from './feedback.validation.ts';

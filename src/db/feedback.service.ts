@@ -2,7 +2,7 @@
  * What the bot (and the CLI) call to record generations and member feedback. Every public method
  * checks its arguments first and throws a {@link FeedbackError} before anything is written.
  */
-import type { AttributeId } from './attributes.ts';
+import type { AttributeId } from '../shared/attributes.ts';
 import type { DatabaseHandle, Db } from './client.ts';
 import { FeedbackError, pgErrorCode } from './feedback.errors.ts';
 import { FeedbackRepository } from './feedback.repository.ts';

@@ -2,8 +2,11 @@
  * Argument checks for the feedback store's public methods. Each throws a {@link FeedbackError} that
  * says which parameter was wrong, what was expected and what was received, before any query runs.
  */
-import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from './attributes.ts';
+import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../shared/attributes.ts';
 import { FeedbackError } from './feedback.errors.ts';
+import { DIRECTIONS, type Direction } from '../shared/direction.ts';
+
+export { DIRECTIONS, type Direction };
 
 /** Discord ids (snowflakes) are unsigned 64-bit integers written in decimal. */
 const SNOWFLAKE = /^\d{15,25}$/;
@@ -15,9 +18,7 @@ export const NOTE_MAX_CHARS = 500;
 export const MODEL_VERSION_MAX_CHARS = 100;
 export const ERROR_CODE_MAX_CHARS = 64;
 
-export type Direction = 'a2b' | 'b2a';
 export type VoteValue = 'up' | 'down';
-export const DIRECTIONS: readonly Direction[] = ['a2b', 'b2a'];
 export const VOTE_VALUES: readonly VoteValue[] = ['up', 'down'];
 
 function shown(value: unknown): string {

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { ATTRIBUTES } from './attributes.ts';
+import { ATTRIBUTES } from '../shared/attributes.ts';
 import type { RebalancingReport } from './report.ts';
 
 const FONT = 'DejaVu Sans';

@@ -7,7 +7,7 @@
  * results, so the arithmetic is unit-tested without a database.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { ATTRIBUTES, type AttributeId } from './attributes.ts';
+import { ATTRIBUTES, type AttributeId } from '../shared/attributes.ts';
 import { rowsOf, type DatabaseHandle, type Db } from './client.ts';
 import { AppError } from '../errors.ts';
 import { checkDirection, type Direction } from './feedback.validation.ts';

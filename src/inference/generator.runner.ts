@@ -4,6 +4,7 @@
  * one model are serialised: while a batch runs, the next one fills.
  */
 import { moduleLogger } from '../logger.ts';
+import { contractMessage, GENERATOR_IO } from '../shared/generator-contract.ts';
 import type { RawImage } from './image.adapter.ts';
 import { InferenceError } from './inference.errors.ts';
 import type { ModelInfo } from './model.registry.ts';
@@ -143,7 +144,7 @@ export class GeneratorRunner {
     const t = performance.now();
     let out;
     try {
-      out = await model.run({ input: feed });
+      out = await model.run({ [GENERATOR_IO.input]: feed });
     } catch (err) {
       if (err instanceof InferenceError) throw err; // ABORTED: the session was disposed meanwhile
       throw new InferenceError('INVALID_MODEL', `The model ${info.file} failed to run: ${(err as Error).message.split('\n')[0]}`, { path: info.path });
@@ -151,7 +152,7 @@ export class GeneratorRunner {
     const runMs = performance.now() - t;
     this.batchLog.push(crops.length);
     log.debug({ model: info.file, batch: crops.length, ms: Math.round(runMs) }, 'generator batch');
-    const image = out.output;
+    const image = out[GENERATOR_IO.output];
     if (!image || image.dims.length !== 4 || image.dims[0] !== crops.length || image.dims[1] !== 3) {
       throw new InferenceError('INVALID_MODEL', `The model ${info.file} returned an output of shape [${image?.dims.join(', ')}], expected [${crops.length}, 3, H, W].`, {
         path: info.path,
@@ -159,7 +160,7 @@ export class GeneratorRunner {
       });
     }
     const [, , oh, ow] = image.dims;
-    const hm = out.heatmap;
+    const hm = out[GENERATOR_IO.heatmap];
     const hmSize = hm && hm.dims.length === 4 ? hm.dims[2] * hm.dims[3] : 0;
     return crops.map((_, n) => ({
       image: fromNchw(image.data, n, oh, ow),
@@ -194,12 +195,12 @@ function shuttingDown(): InferenceError {
 
 /** The session's declared signature must match the contract too (the registry read the same from the file). */
 function checkSession(m: OrtModel, info: ModelInfo): void {
-  const input = m.signature('input');
-  const output = m.signature('output');
+  const input = m.signature(GENERATOR_IO.input);
+  const output = m.signature(GENERATOR_IO.output);
   const problems: string[] = [];
   if (!input || input.type !== 'float32' || input.shape.length !== 4) problems.push('input "input" must be float32 [N, 3, H, W]');
   if (!output || output.type !== 'float32' || output.shape.length !== 4) problems.push('output "output" must be float32 [N, 3, H, W]');
   if (problems.length > 0) {
-    throw new InferenceError('INVALID_MODEL', `The model ${info.file} breaks the generator contract: ${problems.join('; ')}.`, { path: info.path, problems });
+    throw new InferenceError('INVALID_MODEL', contractMessage(info.file, problems), { path: info.path, problems });
   }
 }

@@ -1,9 +1,8 @@
 /** The public types of the inference pipeline: what the bot, the CLI and the tests call. */
 
-/** `a2b`: real photo → webtoon face (/webtoonify); `b2a`: webtoon face → real face (/reverse). */
-export type Direction = 'a2b' | 'b2a';
+import type { Direction } from '../shared/direction.ts';
 
-export const DIRECTIONS: readonly Direction[] = ['a2b', 'b2a'];
+export { DIRECTIONS, type Direction } from '../shared/direction.ts';
 
 /** Options of one translation. */
 export interface TranslateOptions {

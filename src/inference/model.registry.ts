@@ -5,32 +5,30 @@
  * re-reads only files whose size or mtime changed, so a replaced or added file is picked up without a
  * restart.
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { moduleLogger } from '../logger.ts';
+import { readOnnxHeader } from '../onnx/proto.ts';
+import { DIRECTIONS, type Direction } from '../shared/direction.ts';
+import {
+  type ContractFill,
+  checkGeneratorContract,
+  contractMessage,
+  type GeneratorFacts,
+  type OnnxHeader,
+} from '../shared/generator-contract.ts';
 import { InferenceError } from './inference.errors.ts';
-import { type Direction, DIRECTIONS } from './inference.types.ts';
-import { type OnnxHeader, type OnnxValueInfo, readOnnxHeader } from './onnx-header.ts';
 
 const log = moduleLogger('inference.registry');
 
 /** A generator that honours the contract. */
-export interface ModelInfo {
+export interface ModelInfo extends GeneratorFacts {
   /** Absolute path. */
   path: string;
   file: string;
-  direction: Direction;
-  /** Side the generator was trained at; crops are resized to it. */
-  imgSize: number;
-  version: string;
-  variant: string | null;
-  light: boolean | null;
-  /** Largest batch the graph accepts (Infinity when the batch axis is dynamic). */
-  maxBatch: number;
-  hasHeatmap: boolean;
   mtimeMs: number;
   bytes: number;
-  metadata: Record<string, string>;
 }
 
 /** A file that was refused, and why. */
@@ -40,93 +38,31 @@ export interface RefusedModel {
 }
 
 /** Facts supplied from outside (CLI flags) for a model whose metadata lacks them. */
-export interface MetadataOverrides {
-  direction?: Direction;
-  version?: string;
-  imgSize?: number;
-}
-
-const FLOAT = 1;
-
-function normalizeDirection(v: string | undefined): Direction | null {
-  if (!v) return null;
-  const s = v.toLowerCase().replace(/[^a-z0-9]/g, '').replace(/^gen/, '');
-  if (s === 'a2b' || s === 'atob') return 'a2b';
-  if (s === 'b2a' || s === 'btoa') return 'b2a';
-  return null;
-}
-
-function describeShape(v: OnnxValueInfo | undefined): string {
-  if (!v) return 'missing';
-  return `${v.elemType === FLOAT ? 'float32' : `type ${v.elemType}`} [${(v.shape ?? []).join(', ')}]`;
-}
+export type MetadataOverrides = Pick<ContractFill, 'direction' | 'version' | 'imgSize'>;
 
 /**
- * Check a parsed ONNX header against the generator contract and read its metadata.
+ * Check a parsed ONNX header against the generator contract (see src/shared/generator-contract.ts).
  * @returns the model facts, or the list of problems.
  */
 export function checkContract(
   header: OnnxHeader,
-  overrides: MetadataOverrides = {},
-): { ok: true; info: Omit<ModelInfo, 'path' | 'file' | 'mtimeMs' | 'bytes'> } | { ok: false; problems: string[] } {
-  const problems: string[] = [];
-  const md = header.metadata;
-  const input = header.inputs.find((i) => i.name === 'input');
-  const output = header.outputs.find((o) => o.name === 'output');
-  const heatmap = header.outputs.find((o) => o.name === 'heatmap');
-  const isImage = (v: OnnxValueInfo | undefined): boolean =>
-    !!v && v.elemType === FLOAT && v.shape !== null && v.shape.length === 4 && v.shape[1] === 3;
-  if (!isImage(input)) {
-    problems.push(
-      input
-        ? `input "input" must be float32 [N, 3, H, W], is ${describeShape(input)}`
-        : `no input named "input" (inputs: ${header.inputs.map((i) => i.name).join(', ') || 'none'})`,
-    );
-  }
-  if (!isImage(output)) {
-    problems.push(
-      output
-        ? `output "output" must be float32 [N, 3, H, W], is ${describeShape(output)}`
-        : `no output named "output" (outputs: ${header.outputs.map((o) => o.name).join(', ') || 'none'})`,
-    );
-  }
-  if (heatmap && !(heatmap.elemType === FLOAT && heatmap.shape?.length === 4)) {
-    problems.push(`output "heatmap" must be float32 [N, 1, H/4, W/4], is ${describeShape(heatmap)}`);
-  }
-  const direction = normalizeDirection(md.direction) ?? overrides.direction ?? null;
-  if (!direction) {
-    problems.push(md.direction ? `metadata direction "${md.direction}" is not a2b or b2a` : 'metadata has no direction (a2b or b2a)');
-  }
-  const sizeText = md.img_size ?? md.image_size ?? md.imgSize;
-  let imgSize = sizeText !== undefined ? Number(sizeText) : (overrides.imgSize ?? NaN);
-  if (Number.isNaN(imgSize) && input?.shape && typeof input.shape[2] === 'number') imgSize = input.shape[2];
-  if (!Number.isInteger(imgSize) || imgSize < 4 || imgSize % 4 !== 0) {
-    problems.push(sizeText !== undefined ? `metadata img_size "${sizeText}" is not a positive multiple of 4` : 'metadata has no img_size');
-  }
-  const version = md.version ?? md.model_version ?? overrides.version;
-  if (!version || !version.trim()) problems.push('metadata has no version');
-  if (problems.length > 0) return { ok: false, problems };
-  const batchDim = input!.shape![0];
-  return {
-    ok: true,
-    info: {
-      direction: direction!,
-      imgSize,
-      version: version!,
-      variant: md.variant ?? null,
-      light: md.light === undefined ? null : md.light === 'true',
-      maxBatch: typeof batchDim === 'number' && batchDim > 0 ? batchDim : Infinity,
-      hasHeatmap: !!heatmap,
-      metadata: md,
-    },
-  };
+  fill: ContractFill = {},
+): { ok: true; info: GeneratorFacts } | { ok: false; problems: string[] } {
+  const r = checkGeneratorContract(header, fill);
+  return r.ok ? { ok: true, info: r.facts } : r;
+}
+
+/** The version a model without one gets: `<file stem>-<first 8 hex of its sha256>`, stable for the same bytes. */
+export function fallbackVersion(file: string, bytes: Uint8Array): string {
+  const stem = path.basename(file).replace(/\.onnx$/i, '');
+  return `${stem}-${createHash('sha256').update(bytes).digest('hex').slice(0, 8)}`;
 }
 
 /**
  * Read and check one ONNX file.
  * @throws {InferenceError} INVALID_MODEL naming what is wrong; MODEL_UNAVAILABLE when the file cannot be read.
  */
-export async function loadModelInfo(file: string, overrides: MetadataOverrides = {}): Promise<ModelInfo> {
+export async function loadModelInfo(file: string, overrides: ContractFill = {}): Promise<ModelInfo> {
   const abs = path.resolve(file);
   let bytes: Buffer;
   let mtimeMs: number;
@@ -146,9 +82,9 @@ export async function loadModelInfo(file: string, overrides: MetadataOverrides =
       problems: [(err as Error).message],
     });
   }
-  const checked = checkContract(header, overrides);
+  const checked = checkContract(header, { fallbackVersion: fallbackVersion(abs, bytes), ...overrides });
   if (!checked.ok) {
-    throw new InferenceError('INVALID_MODEL', `The model ${path.basename(abs)} breaks the generator contract: ${checked.problems.join('; ')}.`, {
+    throw new InferenceError('INVALID_MODEL', contractMessage(path.basename(abs), checked.problems), {
       path: abs,
       problems: checked.problems,
     });
@@ -286,7 +222,7 @@ export class ModelRegistry {
   }
 }
 
-/** Side a `--model` file without an img_size in its metadata is run at (U-GAT-IT's training size). */
+/** Side a `--model` file is run at when neither metadata, flag nor a static input shape says (U-GAT-IT's training size). */
 export const DEFAULT_IMG_SIZE = 256;
 
 /** A registry of exactly one file (the CLI's `--model`), with metadata filled from flags where missing. */
@@ -301,8 +237,8 @@ export class SingleModelRegistry {
   async resolve(direction: Direction): Promise<ModelInfo> {
     const st = await stat(this.file).catch(() => null);
     if (!this.cached || !st || st.mtimeMs !== this.cached.mtimeMs) {
-      // A light generator runs at any size: without metadata, use the official training size.
-      this.cached = await loadModelInfo(this.file, { direction, imgSize: DEFAULT_IMG_SIZE, ...this.overrides });
+      // Without img_size in metadata or flags: the graph's static input side, else the official training size.
+      this.cached = await loadModelInfo(this.file, { direction, defaultImgSize: DEFAULT_IMG_SIZE, ...this.overrides });
     }
     if (this.cached.direction !== direction) {
       throw new InferenceError(
@@ -317,7 +253,7 @@ export class SingleModelRegistry {
   async versions(): Promise<Record<Direction, string | null>> {
     const out = { a2b: null, b2a: null } as Record<Direction, string | null>;
     try {
-      const m = await loadModelInfo(this.file, { imgSize: DEFAULT_IMG_SIZE, ...this.overrides });
+      const m = await loadModelInfo(this.file, { defaultImgSize: DEFAULT_IMG_SIZE, ...this.overrides });
       out[m.direction] = m.version;
     } catch {
       // unreadable: none served

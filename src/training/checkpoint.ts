@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../shared/atomic-write.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
@@ -68,12 +69,6 @@ export function parseCheckpointConfig(value: unknown, source = 'config'): Checkp
     throw new CheckpointError('CORRUPT', `${source} is invalid: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { source, issues: parsed.error.issues });
   }
   return parsed.data;
-}
-
-async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
 }
 
 /** Flatten the per-network state into `<network>.<official name>` tensors, in the official network order. */

@@ -5,7 +5,8 @@
  * F16 can be written (for fp16 exports) and F16/BF16/F64 are converted to float32 on read.
  * File functions read and write tensor by tensor, so multi-GB files never need one big buffer.
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { atomicWrite } from '../shared/atomic-write.ts';
 import { CheckpointError, numel, type NamedTensor } from './tensors.ts';
 
 /** Element types this module understands. */
@@ -96,19 +97,16 @@ export function encodeSafetensors(tensors: Map<string, NamedTensor>, opts: Safet
  */
 export async function writeSafetensors(file: string, tensors: Map<string, NamedTensor>, opts: SafetensorsWriteOptions = {}): Promise<void> {
   const { header, entries } = buildHeader(tensors, opts);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.write(header);
-    for (const [, t] of entries) await fh.write(tensorBytes(t, opts.dtype ?? 'F32'));
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, file);
+  await atomicWrite(file, async (tmp) => {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.write(header);
+      for (const [, t] of entries) await fh.write(tensorBytes(t, opts.dtype ?? 'F32'));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
 }
 
 function parseHeader(text: string, dataLength: number, source: string): { entries: [string, HeaderEntry][]; metadata: Record<string, string> } {

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
-import { ATTRIBUTES } from '../../src/db/attributes.ts';
+import { ATTRIBUTES } from '../../src/shared/attributes.ts';
 import { countRows, dbTargets, useTestDatabase } from '../helpers/databases.ts';
 import type { InteractionRecord, StandInUser, StoredMessage } from '../discord-stand-in/discord-stand-in.ts';
 import { ASTRONAUT, startHarness, type Harness } from './bot-harness.ts';

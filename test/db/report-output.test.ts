@@ -1,7 +1,7 @@
 /** The report's text formats and its PNG chart, from a report computed without a database. */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ATTRIBUTES } from '../../src/db/attributes.ts';
+import { ATTRIBUTES } from '../../src/shared/attributes.ts';
 import { computeReport, type RebalancingReport, type ReportInput } from '../../src/db/report.ts';
 import { renderReportChart, reportChartSpec } from '../../src/db/report-chart.ts';
 import { formatReport } from '../../src/db/report-format.ts';

@@ -10,7 +10,7 @@
  * b2a r1 (registered 2026-01-15, generations on 2026-01-20): 4 ok, no ratings
  *   reports identity ×3, skin_tone ×1
  */
-import type { AttributeId } from '../../src/db/attributes.ts';
+import type { AttributeId } from '../../src/shared/attributes.ts';
 import type { FeedbackService, NewGeneration } from '../../src/db/feedback.service.ts';
 import { newGeneration, sha256, user } from './fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ATTRIBUTES } from '../../src/db/attributes.ts';
+import { ATTRIBUTES } from '../../src/shared/attributes.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
 import {
   buildReport,

@@ -2,7 +2,7 @@ import { readFileSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkContract, compareVersions, loadModelInfo, ModelRegistry, SingleModelRegistry } from '../../src/inference/model.registry.ts';
-import { readOnnxHeader } from '../../src/inference/onnx-header.ts';
+import { readOnnxHeader } from '../../src/onnx/proto.ts';
 import {
   exportedTestModels,
   installModel,

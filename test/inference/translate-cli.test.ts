@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -92,6 +93,17 @@ describe('webtoon translate', () => {
     const r = await webtoon(['translate', astronautPath, '-o', path.join(work, 'o.png'), '--model', bare, '--direction', 'b2a', '--version', 'mine-1', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ direction: 'b2a', modelVersion: 'mine-1' });
+  });
+
+  it('serves a model exported by plain torch.onnx.export (no metadata, static 128² input): version from name + hash, size from the graph', async () => {
+    const torchModel = path.join(repoRoot, 'test/fixtures/onnx/torch-light-ngf8-nb2-a2b-128.onnx');
+    const hash = createHash('sha256').update(readFileSync(torchModel)).digest('hex').slice(0, 8);
+    const out = path.join(tempModelsDir('webtoon-cli-'), 'torch.png');
+    const r = await webtoon(['translate', astronautPath, '-o', out, '--model', torchModel, '--direction', 'a2b', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ direction: 'a2b', modelVersion: `torch-light-ngf8-nb2-a2b-128-${hash}`, facesFound: 1 });
+    expect((await sharp(readFileSync(out)).metadata()).format).toBe('png');
   });
 
   it('exits 2 on a bad option value', async () => {

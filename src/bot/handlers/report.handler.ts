@@ -5,7 +5,7 @@
  * member and generation; repeats are idempotent and a new note replaces the old one).
  */
 import { MessageFlags, type ButtonInteraction, type ModalSubmitInteraction, type StringSelectMenuInteraction } from 'discord.js';
-import { isAttributeId, type AttributeId } from '../../db/attributes.ts';
+import { isAttributeId, type AttributeId } from '../../shared/attributes.ts';
 import type { BotContext } from '../bot.context.ts';
 import { BotError } from '../bot.errors.ts';
 import { CustomId, attributeLabels, reportMenu, reportNoteModal } from '../reply.render.ts';

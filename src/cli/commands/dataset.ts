@@ -218,11 +218,8 @@ export default function register(program: Command): void {
       const stats = datasetStats(await read('trainA'), await read('trainB'));
       if (flags.chart) {
         const { renderDatasetChart } = await import('../../training/data/dataset-chart.ts');
-        const { writeFile, rename } = await import('node:fs/promises');
-        const png = await renderDatasetChart(stats);
-        const tmp = `${flags.chart}.tmp-${process.pid}`;
-        await writeFile(tmp, png);
-        await rename(tmp, flags.chart);
+        const { writeFileAtomic } = await import('../../shared/atomic-write.ts');
+        await writeFileAtomic(flags.chart, await renderDatasetChart(stats));
       }
       process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStatsTable(stats)}\n${flags.chart ? `chart: ${flags.chart}\n` : ''}`);
     });

@@ -3,7 +3,7 @@
  * writes one generator of our checkpoint as a verified ONNX file and prints a JSON summary on stdout.
  */
 import type { Command } from 'commander';
-import type { Direction } from '../../training/onnx/exporter.ts';
+import type { Direction } from '../../shared/direction.ts';
 
 interface ExportFlags {
   direction?: string;

@@ -125,14 +125,9 @@ export default function register(program: Command): void {
       const planText = formatPlan(plan, header);
 
       // ---- write: temp files, then rename ----
-      const { writeFile, rename } = await import('node:fs/promises');
-      const writeAtomic = async (file: string, text: string) => {
-        const tmp = `${file}.tmp-${process.pid}`;
-        await writeFile(tmp, text);
-        await rename(tmp, file);
-      };
-      await writeAtomic(flags.out, `${JSON.stringify(result.file, null, 2)}\n`);
-      if (flags.plan) await writeAtomic(flags.plan, `${planText}\n`);
+      const { writeFileAtomic } = await import('../../shared/atomic-write.ts');
+      await writeFileAtomic(flags.out, `${JSON.stringify(result.file, null, 2)}\n`);
+      if (flags.plan) await writeFileAtomic(flags.plan, `${planText}\n`);
 
       if (flags.json) {
         const summary = { out: flags.out, domain, split, images: result.domainImages, tagged: result.labelledImages, unknownTagPaths: result.unknownPaths.length, reweighted: Object.keys(result.file.weights).length, factors, balance: result.balance, plan };

@@ -4,7 +4,8 @@
  * pipeline as the bot (worker thread, registry, batching) on one file. Bad input exits non-zero with
  * the typed reason (`webtoon: InferenceError[NO_FACE]: ...`).
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../shared/atomic-write.ts';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
@@ -76,14 +77,7 @@ export default function register(program: Command): void {
           outputSize: flags.size ? (Number(flags.size) as 256 | 512) : undefined,
         });
         mkdirSync(path.dirname(out), { recursive: true });
-        const tmp = `${out}.tmp-${process.pid}`;
-        try {
-          writeFileSync(tmp, result.png);
-          renameSync(tmp, out);
-        } catch (err) {
-          rmSync(tmp, { force: true });
-          throw err;
-        }
+        writeFileAtomicSync(out, result.png);
         const { png, ...meta } = result;
         if (flags.json) process.stdout.write(`${JSON.stringify({ out, bytes: png.length, ...meta }, null, 2)}\n`);
         else

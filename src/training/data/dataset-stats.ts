@@ -5,7 +5,7 @@
  * common in photos but rare in webtoon faces is one the a2b model will lose (the seed: glasses on 6%
  * of webtoon faces → glasses vanished); the reverse is what b2a will lose. Pure: no I/O.
  */
-import { ATTRIBUTES, type AttributeId } from '../../db/attributes.ts';
+import { ATTRIBUTES, type AttributeId } from '../../shared/attributes.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { formatTag, isTagProblem, parseTag, type Tag } from './tags.ts';
 

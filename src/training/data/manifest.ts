@@ -5,9 +5,10 @@
  * tags (`webtoon dataset tag`). The build also keeps `sources.jsonl` beside it: every raw image it has
  * looked at (by content hash) and what came of it, so a re-run only looks at what is new.
  */
-import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../../shared/atomic-write.ts';
 import { DatasetError } from './dataset.errors.ts';
 import { isTagProblem, parseTag } from './tags.ts';
 
@@ -116,10 +117,8 @@ export async function appendJsonl(file: string, rows: readonly (ManifestEntry | 
 }
 
 /** Replace a manifest as a whole: written to a temporary file, then renamed over the old one. */
-export async function writeManifest(file: string, entries: readonly ManifestEntry[]): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  await writeFile(tmp, toLines(entries));
-  await rename(tmp, file);
+export function writeManifest(file: string, entries: readonly ManifestEntry[]): Promise<void> {
+  return writeFileAtomic(file, toLines(entries));
 }
 
 /**

@@ -4,7 +4,7 @@
  * target share — or, when no target image carries it (the seed's hands), that oversampling cannot
  * help and images must be collected. Pure: built from {@link computeSamplingWeights}'s result.
  */
-import { attributeById, type AttributeId } from '../../db/attributes.ts';
+import { attributeById, type AttributeId } from '../../shared/attributes.ts';
 import type { AttributeBalance, RebalanceResult } from './rebalance.ts';
 
 /** What the report says about one attribute (rates are null when factors came from --factors). */

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../errors.ts';
-import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../db/attributes.ts';
+import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../shared/attributes.ts';
 import { LabelsCsvError, parseLabelsCsv } from './labels-csv.ts';
 import { describeTagProblem, formatTag, isTagProblem, parseTag, tagsOf } from './tags.ts';
 

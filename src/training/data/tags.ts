@@ -4,7 +4,7 @@
  * value (`gender=male`, `age=young`, `hair=blond`). Values are lower-case words (`[a-z0-9_-]+`).
  * Pure: no I/O.
  */
-import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../db/attributes.ts';
+import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../shared/attributes.ts';
 
 /** A parsed tag. */
 export interface Tag {

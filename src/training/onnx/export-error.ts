@@ -11,7 +11,8 @@ export type ExportErrorCode =
   | 'SHAPE_MISMATCH'
   | 'UNSUPPORTED_VARIANT'
   | 'TOO_LARGE'
-  | 'VERIFY_FAILED';
+  | 'VERIFY_FAILED'
+  | 'CONTRACT_VIOLATION';
 
 /** An ONNX export problem; the name renders as `ExportError[VERIFY_FAILED]`. No file is left behind when thrown. */
 export class ExportError extends AppError<ExportErrorCode> {}

@@ -4,9 +4,13 @@
  * implementation before anything is written. The measured difference goes into the metadata.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../../shared/atomic-write.ts';
+import { checkGeneratorContract, contractMessage, encodeGeneratorMetadata } from '../../shared/generator-contract.ts';
+import { readOnnxHeader } from '../../onnx/proto.ts';
 import path from 'node:path';
 import { moduleLogger } from '../../logger.ts';
+import { isDirection, type Direction } from '../../shared/direction.ts';
 import { CheckpointError, type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
 import { ExportError } from './export-error.ts';
 import { buildGeneratorGraph, ONNX_IR_VERSION, ONNX_OPSET, type GeneratorGraphConfig } from './generator-graph.ts';
@@ -24,7 +28,7 @@ export const FP16_TOLERANCE = 5e-2;
 /** Default verification size of light models (see {@link ExportGeneratorOptions.verifySize}). */
 export const LIGHT_VERIFY_SIZE = 64;
 
-export type Direction = 'a2b' | 'b2a';
+export type { Direction };
 const DIRECTIONS: Record<Direction, NetworkName> = { a2b: 'genA2B', b2a: 'genB2A' };
 
 /** The checkpoint facts an export needs (a subset of our checkpoint's config.json). */
@@ -104,21 +108,16 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
   const started = Date.now();
   const { builder, weightBytes } = buildGeneratorGraph(source.generator, cfg, { fp16 });
   const version = opts.version ?? `step${cfg.step ?? 0}-${source.hash.replace(/^sha256:/, '').slice(0, 12)}`;
-  const metadata: Record<string, string> = {
-    direction,
-    img_size: String(cfg.img_size),
-    variant: cfg.variant,
-    light: String(cfg.light),
-    ngf: String(cfg.ngf),
-    n_blocks: String(cfg.n_blocks),
-    version,
-    source_checkpoint_hash: source.hash,
-    source_network: netName,
-    source_step: String(cfg.step ?? 0),
-    created: new Date().toISOString(),
-    exporter: `${EXPORTER_NAME}/${EXPORTER_VERSION}`,
-    precision: fp16 ? 'fp16' : 'fp32',
-  };
+  const metadata = encodeGeneratorMetadata(
+    { direction, imgSize: cfg.img_size, version, variant: cfg.variant, light: cfg.light, ngf: cfg.ngf, nBlocks: cfg.n_blocks, precision: fp16 ? 'fp16' : 'fp32' },
+    {
+      source_checkpoint_hash: source.hash,
+      source_network: netName,
+      source_step: String(cfg.step ?? 0),
+      created: new Date().toISOString(),
+      exporter: `${EXPORTER_NAME}/${EXPORTER_VERSION}`,
+    },
+  );
   const modelBytes = builder.toModelBytes({
     irVersion: ONNX_IR_VERSION,
     opsetVersion: ONNX_OPSET,
@@ -159,23 +158,29 @@ export async function exportGenerator(opts: ExportGeneratorOptions): Promise<Exp
   const appendix = metadataAppendix(stamp);
   Object.assign(metadata, stamp);
 
+  assertGeneratorContract(path.basename(outPath), [modelBytes, appendix]);
   mkdirSync(path.dirname(outPath), { recursive: true });
-  const tmp = `${outPath}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, modelBytes);
-    writeFileSync(tmp, appendix, { flag: 'a' });
-    renameSync(tmp, outPath);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(outPath, [modelBytes, appendix]);
   const bytes = modelBytes.byteLength + appendix.byteLength;
   log.info({ path: outPath, bytes, direction, precision: metadata.precision }, 'generator exported');
   return { path: outPath, bytes, metadata, maxAbsDiff: verification?.maxAbsDiff ?? null, verification };
 }
 
+/**
+ * The check the exporter runs on the exact bytes it is about to write: the shared generator contract,
+ * with nothing filled from outside (the registry runs the same validator when it loads the file).
+ * @throws ExportError CONTRACT_VIOLATION with the same sentence the registry would refuse the file with.
+ */
+export function assertGeneratorContract(fileName: string, parts: readonly Uint8Array[]): void {
+  const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  const checked = checkGeneratorContract(readOnnxHeader(bytes));
+  if (!checked.ok) {
+    throw new ExportError('CONTRACT_VIOLATION', contractMessage(fileName, checked.problems), { problems: checked.problems });
+  }
+}
+
 function checkDirection(direction: unknown): Direction {
-  if (direction === 'a2b' || direction === 'b2a') return direction;
+  if (isDirection(direction)) return direction;
   throw new ExportError('BAD_DIRECTION', `direction must be "a2b" or "b2a", got ${JSON.stringify(direction)}`, { direction });
 }
 

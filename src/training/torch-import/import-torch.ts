@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { atomicWrite } from '../../shared/atomic-write.ts';
 import path from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, checkpointHash, saveCheckpoint, type CheckpointConfig } from '../checkpoint.ts';
@@ -118,15 +119,9 @@ export async function importTorchCheckpoint(opts: ImportTorchOptions): Promise<I
     source: { kind: 'torch-import', file: path.basename(file), sha256: await sha256File(file), img_size_from: imgSizeFrom },
   };
 
-  const tmp = `${outDir}.importing-${process.pid}-${Date.now()}`;
-  try {
+  await atomicWrite(outDir, async (tmp) => {
     await saveCheckpoint(tmp, { config, state });
-    await rm(outDir, { recursive: true, force: true });
-    await rename(tmp, outDir);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  }, { directory: true });
 
   const networks: ImportTorchResult['networks'] = {};
   let totalParams = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ATTRIBUTE_IDS, ATTRIBUTES, attributeById, isAttributeId } from '../../src/db/attributes.ts';
+import { ATTRIBUTE_IDS, ATTRIBUTES, attributeById, isAttributeId } from '../../src/shared/attributes.ts';
 
 describe('ATTRIBUTES', () => {
   it("starts with the seed project's documented failures, then the rest of the vocabulary", () => {

@@ -6,19 +6,9 @@
  * shape = 2; TensorShapeProto.dim = 1; Dimension.dim_value = 1, dim_param = 2). Weights are skipped.
  */
 
-/** A declared graph input or output. `shape` holds numbers for fixed dims and names (or '?') for symbolic ones. */
-export interface OnnxValueInfo {
-  name: string;
-  /** ONNX TensorProto.DataType (1 = FLOAT); 0 when not a tensor. */
-  elemType: number;
-  shape: (number | string)[] | null;
-}
+import type { OnnxHeader, OnnxValueInfo } from '../shared/generator-contract.ts';
 
-export interface OnnxHeader {
-  metadata: Record<string, string>;
-  inputs: OnnxValueInfo[];
-  outputs: OnnxValueInfo[];
-}
+export type { OnnxHeader, OnnxValueInfo };
 
 class Reader {
   pos = 0;
