@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.ts';
+import { DEFAULT_DUPLICATE_DISTANCE } from '../../training/data/perceptual-hash.ts';
 
 interface BuildFlags {
   domain: 'photo' | 'webtoon';
@@ -81,7 +82,7 @@ export default function register(program: Command): void {
     .option('--size <px>', 'side of the written crops (the training size)', '256')
     .option('--min-face <px>', 'skip faces whose box is smaller (default: MIN_FACE_PX)')
     .option('--margin <fraction>', 'margin around the face box (default: FACE_MARGIN, as served)')
-    .option('--duplicate-distance <bits>', 'skip a crop within this many bits (of 256) of one already kept; -1 keeps duplicates', '20')
+    .option('--duplicate-distance <bits>', 'skip a crop within this many bits (of 256) of one already kept; -1 keeps duplicates', String(DEFAULT_DUPLICATE_DISTANCE))
     .option('--cascade <file>', 'anime-face cascade for webtoon pages (default: ANIME_CASCADE_PATH)')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', BUILD_HELP)

@@ -1,7 +1,8 @@
 /**
  * Perceptual hash of a face crop for near-duplicate detection: blockhash (blockhash-core, MIT) over
  * 16×16 blocks = 256 bits, as 64 hex digits. Two crops of the same picture (re-encoded, rescaled,
- * slightly recoloured) differ in a few bits; different faces in a hundred or so. The Hamming distance
+ * slightly recoloured) differ in a few bits (measured: 8–12 for JPEG + resize, recolouring, greyscale
+ * of a 512 px portrait); different photographed faces in 60 or more, flat drawn faces in 25 or more. The Hamming distance
  * is ours: eight lines, nothing to import.
  */
 import { bmvbhash } from 'blockhash-core';
@@ -10,7 +11,7 @@ import { bmvbhash } from 'blockhash-core';
 export const HASH_BITS = 16;
 
 /** Default largest Hamming distance (of 256 bits) at which two crops count as the same picture. */
-export const DEFAULT_DUPLICATE_DISTANCE = 20;
+export const DEFAULT_DUPLICATE_DISTANCE = 16;
 
 /** An 8-bit RGB image, row-major, 3 channels. */
 export interface RgbPixels {
