@@ -229,6 +229,7 @@ export default function register(program: Command): void {
     .command('weights')
     .description('moved: use `webtoon rebalance`')
     .allowUnknownOption()
+    .allowExcessArguments(true)
     .action(() => {
       throw new UsageError('`webtoon dataset weights` is now `webtoon rebalance --data <dataset> --direction a2b|b2a -o weights.json` (tags come from the manifest or --labels)');
     });
