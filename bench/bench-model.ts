@@ -3,8 +3,8 @@
  * exported by our exporter without self-verification (the weights are arbitrary; only speed matters).
  */
 import path from 'node:path';
-import { exportGenerator } from '../src/training/onnx/exporter.ts';
-import { randomGeneratorState } from '../src/training/onnx/random-state.ts';
+import { exportGenerator } from '../src/training/export/exporter.ts';
+import { randomGeneratorState } from '../src/training/export/random-state.ts';
 
 /** Export the benchmark generator into `dir` and return the file's path. */
 export async function exportBenchModel(dir: string): Promise<string> {

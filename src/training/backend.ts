@@ -8,8 +8,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { AppError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
+import { BackendError } from './training.errors.ts';
 
 export { backendNeedsCustomConvGrad, conv2dHwio, conv2dTorch } from './layers/conv2d.ts';
 
@@ -24,8 +24,6 @@ export interface BackendChoice {
   reason: string;
 }
 
-/** A requested backend could not be activated. */
-export class BackendError extends AppError<'BACKEND_UNAVAILABLE' | 'UNKNOWN_BACKEND'> {}
 
 const log = moduleLogger('training.backend');
 let wasmPathsSet = false;

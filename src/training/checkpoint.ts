@@ -6,14 +6,15 @@
  * with a config.json is complete.
  */
 import { createHash } from 'node:crypto';
+import { CheckpointError } from './training.errors.ts';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../shared/atomic-write.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
-import { CheckpointError, NETWORK_NAMES, type NamedTensor, type NetworkName, type StateDict, type UgatitState } from './tensors.ts';
-import { validateState } from './torch-import/infer-config.ts';
+import { NETWORK_NAMES, type NamedTensor, type NetworkName, type StateDict, type UgatitState } from './tensors.ts';
+import { validateState } from './networks/shapes.ts';
 
 export const CHECKPOINT_FORMAT = 'webtoonfaces-ugatit';
 export const CHECKPOINT_FORMAT_VERSION = 1;

@@ -6,8 +6,9 @@
  * File functions read and write tensor by tensor, so multi-GB files never need one big buffer.
  */
 import { open } from 'node:fs/promises';
+import { CheckpointError } from './training.errors.ts';
 import { atomicWrite } from '../shared/atomic-write.ts';
-import { CheckpointError, numel, type NamedTensor } from './tensors.ts';
+import { numel, type NamedTensor } from './tensors.ts';
 
 /** Element types this module understands. */
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';

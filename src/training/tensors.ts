@@ -3,7 +3,6 @@
  * official UGATIT-pytorch `state_dict` (e.g. `DownBlock.1.weight`, `model.0.weight_orig`), in PyTorch
  * layout (conv OIHW, Linear `[out,in]`, ρ/γ/β `[1,C,1,1]`), float32, row-major.
  */
-import { AppError } from '../errors.ts';
 
 /** One tensor: row-major float32 data in PyTorch layout. */
 export interface NamedTensor {
@@ -30,20 +29,3 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-/** Why a checkpoint (ours or an imported PyTorch one) or a tensor file could not be read or written. */
-export type CheckpointErrorCode =
-  | 'NOT_A_ZIP'
-  | 'NOT_A_CHECKPOINT'
-  | 'CORRUPT'
-  | 'UNSUPPORTED_PICKLE_OPCODE'
-  | 'FORBIDDEN_GLOBAL'
-  | 'UNSUPPORTED_DTYPE'
-  | 'MISSING_NETWORK'
-  | 'MISSING_TENSOR'
-  | 'UNEXPECTED_TENSOR'
-  | 'SHAPE_MISMATCH'
-  | 'UNSUPPORTED_FORMAT'
-  | 'OUTPUT_EXISTS';
-
-/** A checkpoint or tensor file is unreadable, unsafe, incomplete or inconsistent; `details` names the culprit. */
-export class CheckpointError extends AppError<CheckpointErrorCode> {}

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
-import { EXPORTER_VERSION, exportGenerator } from '../../src/training/onnx/exporter.ts';
+import { EXPORTER_VERSION, exportGenerator } from '../../src/training/export/exporter.ts';
 import { readTorchCheckpoint } from '../../src/training/torch-import/torch-checkpoint.ts';
 
 const { onnx } = onnxProto;

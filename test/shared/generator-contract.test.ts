@@ -12,8 +12,8 @@ import {
   type OnnxHeader,
   type OnnxValueInfo,
 } from '../../src/shared/generator-contract.ts';
-import { ExportError } from '../../src/training/onnx/export-error.ts';
-import { assertGeneratorContract, exportGenerator } from '../../src/training/onnx/exporter.ts';
+import { ExportError } from '../../src/training/training.errors.ts';
+import { assertGeneratorContract, exportGenerator } from '../../src/training/export/exporter.ts';
 import { readTorchCheckpoint } from '../../src/training/torch-import/torch-checkpoint.ts';
 import { exportedTestModels, fixtureCheckpoint, tempModelsDir, type TestModels, writeModelWithoutMetadata, writeWithMetadata } from '../helpers/models.ts';
 import { rejectionOf } from '../helpers/rejection.ts';

@@ -11,7 +11,7 @@ import { scanDataset, type Dataset } from '../../src/training/data/dataset.ts';
 import { TrainDataLoader } from '../../src/training/data/loader.ts';
 import { Rng } from '../../src/training/data/rng.ts';
 import { AliasTable, DomainSampler, loadSamplingWeights } from '../../src/training/data/sampler.ts';
-import { TrainingError } from '../../src/training/trainer/training-error.ts';
+import { TrainingError } from '../../src/training/training.errors.ts';
 import { makeShapesDataset } from './trainer-helpers.ts';
 
 /** Pearson's chi-square statistic of observed counts against expected probabilities. */

@@ -11,7 +11,7 @@ import { augmentParams, cropFlipNormalize, denormalizeToUint8, loadSizeFor, norm
 import { manifestHash, scanDataset } from '../../src/training/data/dataset.ts';
 import { TrainDataLoader } from '../../src/training/data/loader.ts';
 import type { RawImage } from '../../src/training/data/image-io.ts';
-import { TrainingError } from '../../src/training/trainer/training-error.ts';
+import { TrainingError } from '../../src/training/training.errors.ts';
 import { makeShapesDataset } from './trainer-helpers.ts';
 
 async function expectTrainingError(p: Promise<unknown>, code: string): Promise<TrainingError> {

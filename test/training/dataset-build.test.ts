@@ -14,7 +14,7 @@ import { AnimeFaceDetector } from '../../src/inference/anime.detector.ts';
 import { BlazeFaceDetector } from '../../src/inference/blazeface.detector.ts';
 import { squareCrop } from '../../src/inference/face-box.ts';
 import { buildDataset, cropFileName, formatBuildSummary, type BuildOptions, type FaceFinder } from '../../src/training/data/dataset-build.ts';
-import { DatasetError } from '../../src/training/data/dataset.errors.ts';
+import { DatasetError } from '../../src/training/training.errors.ts';
 import { readManifest } from '../../src/training/data/manifest.ts';
 import { DEFAULT_DUPLICATE_DISTANCE, hammingDistance } from '../../src/training/data/perceptual-hash.ts';
 import { cameraPath, cascadePath } from '../inference/sample-images.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ageTag, parseCelebaAttributes, scanAfad, tagFromAfad, tagFromCeleba, tagFromRows } from '../../src/training/data/dataset-tag.ts';
-import { DatasetError } from '../../src/training/data/dataset.errors.ts';
+import { DatasetError } from '../../src/training/training.errors.ts';
 import { LabelsCsvError, parseLabelsCsv } from '../../src/training/data/labels-csv.ts';
 import type { ManifestEntry } from '../../src/training/data/manifest.ts';
 import { mergeTags, parseTag } from '../../src/training/data/tags.ts';

@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointHash, loadCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.ts';
-import { ExportError } from '../../src/training/onnx/export-error.ts';
-import { exportGenerator } from '../../src/training/onnx/exporter.ts';
-import { readModelMetadata } from '../../src/training/onnx/graph-builder.ts';
-import { createTfjsReference } from '../../src/training/onnx/tfjs-reference.ts';
-import { runOnnxGenerator } from '../../src/training/onnx/verify.ts';
+import { ExportError } from '../../src/training/training.errors.ts';
+import { exportGenerator } from '../../src/training/export/exporter.ts';
+import { readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { createTfjsReference } from '../../src/training/export/tfjs-reference.ts';
+import { runOnnxGenerator } from '../../src/training/export/verify.ts';
 import { importTorchCheckpoint } from '../../src/training/torch-import/index.ts';
 
 const run = promisify(execFile);

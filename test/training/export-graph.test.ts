@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { ExportError } from '../../src/training/onnx/export-error.ts';
-import { float32ToHalf, fromHalfBits, toHalfBits } from '../../src/training/onnx/fp16.ts';
-import { buildGeneratorGraph, expectedGeneratorShapes, type GeneratorGraphConfig } from '../../src/training/onnx/generator-graph.ts';
-import { attr, DataType, GraphBuilder, metadataAppendix, onnx, readModelMetadata } from '../../src/training/onnx/graph-builder.ts';
-import { randomGeneratorState, uniformArray } from '../../src/training/onnx/random-state.ts';
-import { runOnnxGenerator } from '../../src/training/onnx/verify.ts';
+import { ExportError } from '../../src/training/training.errors.ts';
+import { float32ToHalf, fromHalfBits, toHalfBits } from '../../src/training/export/fp16.ts';
+import { buildGeneratorGraph, expectedGeneratorShapes, type GeneratorGraphConfig } from '../../src/training/export/generator-graph.ts';
+import { attr, DataType, GraphBuilder, metadataAppendix, onnx, readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { randomGeneratorState, uniformArray } from '../../src/training/export/random-state.ts';
+import { runOnnxGenerator } from '../../src/training/export/verify.ts';
 
 const modelOpts = { irVersion: 8, opsetVersion: 17, producerName: 'test', producerVersion: '0', metadata: { direction: 'a2b' } };
 const lightCfg: GeneratorGraphConfig = { variant: 'pytorch', light: true, ngf: 4, n_blocks: 1, img_size: 32 };

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportGenerator, type Direction } from '../../src/training/onnx/exporter.ts';
-import { readModelMetadata } from '../../src/training/onnx/graph-builder.ts';
-import { uniformArray } from '../../src/training/onnx/random-state.ts';
-import { createTfjsReference } from '../../src/training/onnx/tfjs-reference.ts';
-import { maxAbsDiff, runOnnxGenerator } from '../../src/training/onnx/verify.ts';
+import { exportGenerator, type Direction } from '../../src/training/export/exporter.ts';
+import { readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { uniformArray } from '../../src/training/export/random-state.ts';
+import { createTfjsReference } from '../../src/training/export/tfjs-reference.ts';
+import { maxAbsDiff, runOnnxGenerator } from '../../src/training/export/verify.ts';
 import type { UgatitState } from '../../src/training/tensors.ts';
 import { readTorchCheckpoint } from '../../src/training/torch-import/index.ts';
 

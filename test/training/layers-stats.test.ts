@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.ts';
 import { ilnMix, instanceNorm, NORM_EPS } from '../../src/training/layers/instance-norm.ts';
 import { blockedMean, instanceStats, layerStats } from '../../src/training/layers/norm-stats.ts';
-import { seededRandom } from '../../src/training/onnx/random-state.ts';
+import { seededRandom } from '../../src/training/export/random-state.ts';
 
 type Shape4 = [number, number, number, number];
 

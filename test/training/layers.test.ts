@@ -17,7 +17,7 @@ import { reflectionPad } from '../../src/training/layers/reflection-pad.ts';
 import { createRng } from '../../src/training/layers/rng.ts';
 import { SpectralNorm } from '../../src/training/layers/spectral-norm.ts';
 import { upsampleNearest2x } from '../../src/training/layers/upsample-nearest.ts';
-import { NetworkError } from '../../src/training/networks/network-error.ts';
+import { NetworkError } from '../../src/training/training.errors.ts';
 
 const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 const rand = (shape: number[], seed: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);

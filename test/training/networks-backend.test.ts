@@ -1,7 +1,8 @@
 /** selectBackend: the fallback chain tfjs-node-gpu → tfjs-node → wasm → cpu and its errors. */
 import * as tf from '@tensorflow/tfjs';
+import { BackendError } from '../../src/training/training.errors.ts';
 import { describe, expect, it } from 'vitest';
-import { BackendError, selectBackend, wasmBinaryDir } from '../../src/training/backend.ts';
+import { selectBackend, wasmBinaryDir } from '../../src/training/backend.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 

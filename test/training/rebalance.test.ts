@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
+import { RebalanceError } from '../../src/training/training.errors.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeSamplingWeights, parseFactors, parseLabels, RebalanceError } from '../../src/training/data/rebalance.ts';
+import { computeSamplingWeights, parseFactors, parseLabels } from '../../src/training/data/rebalance.ts';
 import { openDatabase, migrateDatabase } from '../../src/db/client.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
 

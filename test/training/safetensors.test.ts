@@ -1,4 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { CheckpointError } from '../../src/training/training.errors.ts';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import {
   readSafetensors,
   writeSafetensors,
 } from '../../src/training/safetensors.ts';
-import { CheckpointError, type NamedTensor } from '../../src/training/tensors.ts';
+import { type NamedTensor } from '../../src/training/tensors.ts';
 
 const stepFile = path.resolve(sharedDir, 'fixtures/ugatit-train-step/light-ngf8-nb2-96/step.safetensors');
 

@@ -1,4 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { CheckpointError } from '../../src/training/training.errors.ts';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import {
   stepFromFileName,
 } from '../../src/training/torch-import/index.ts';
 import { loadCheckpoint } from '../../src/training/checkpoint.ts';
-import { CheckpointError, NETWORK_NAMES, type NamedTensor, type UgatitState } from '../../src/training/tensors.ts';
+import { NETWORK_NAMES, type NamedTensor, type UgatitState } from '../../src/training/tensors.ts';
 import { UsageError } from '../../src/errors.ts';
 import { f32Raw, PickleWriter, toZip64, torchSave, type RawTensor } from '../fixtures/torch-import/torch-save.ts';
 

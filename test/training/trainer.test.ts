@@ -15,7 +15,7 @@ import { selectBackend } from '../../src/training/backend.ts';
 import { NETWORK_NAMES, type NamedTensor, type UgatitState } from '../../src/training/tensors.ts';
 import { resolveTrainOptions } from '../../src/training/trainer/options.ts';
 import { buildNetworks, resumeOptions, runTraining } from '../../src/training/trainer/trainer.ts';
-import { TrainingError } from '../../src/training/trainer/training-error.ts';
+import { TrainingError } from '../../src/training/training.errors.ts';
 import { readTorchCheckpoint } from '../../src/training/torch-import/index.ts';
 import { makeShapesDataset, TINY } from './trainer-helpers.ts';
 

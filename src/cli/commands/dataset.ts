@@ -146,7 +146,7 @@ export default function register(program: Command): void {
       if (given !== 1) throw new UsageError('dataset tag: give exactly one of --csv <file>, --from afad <root>, --from celeba <list_attr_celeba.txt>');
       const { readManifest, splitOfManifest, writeManifest } = await import('../../training/data/manifest.ts');
       const tagging = await import('../../training/data/dataset-tag.ts');
-      const { DatasetError } = await import('../../training/data/dataset.errors.ts');
+      const { DatasetError } = await import('../../training/training.errors.ts');
       const entries = await readManifest(flags.manifest);
       if (entries.length === 0) throw new DatasetError('INPUT_EMPTY', `${flags.manifest} has no entries; build the domain first (webtoon dataset build)`);
       const { readFile } = await import('node:fs/promises');
@@ -208,7 +208,7 @@ export default function register(program: Command): void {
       const path = await import('node:path');
       const { existsSync } = await import('node:fs');
       const { readManifest, MANIFEST_FILE } = await import('../../training/data/manifest.ts');
-      const { DatasetError } = await import('../../training/data/dataset.errors.ts');
+      const { DatasetError } = await import('../../training/training.errors.ts');
       if (!existsSync(flags.data)) throw new DatasetError('INPUT_MISSING', `--data: ${flags.data} does not exist`);
       const read = async (split: 'trainA' | 'trainB') => {
         const entries = await readManifest(path.join(flags.data, split, MANIFEST_FILE));

@@ -27,7 +27,7 @@ export default function register(program: Command): void {
     .option('--verify-size <px>', 'side of the verification batch (light models: default min(img_size, 64); full: img_size)')
     .action(async (checkpoint: string, flags: ExportFlags) => {
       // exportGenerator checks the direction itself (ExportError[BAD_DIRECTION]), before touching any file
-      const { exportGenerator } = await import('../../training/onnx/exporter.ts');
+      const { exportGenerator } = await import('../../training/export/exporter.ts');
       const res = await exportGenerator({
         checkpointDir: checkpoint,
         direction: flags.direction as Direction,

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Detection } from '../../inference/face-box.ts';
 import { squareCrop } from '../../inference/face-box.ts';
 import { cropResize, decodeImage, encodePng, type RawImage } from '../../inference/image.adapter.ts';
-import { DatasetError } from './dataset.errors.ts';
+import { DatasetError } from '../training.errors.ts';
 import { IMAGE_EXTENSIONS } from './dataset.ts';
 import { appendJsonl, MANIFEST_FILE, type ManifestEntry, readManifestIfPresent, readSourcesIfPresent, SOURCES_FILE, type SourceRecord } from './manifest.ts';
 import { hammingDistance, perceptualHash } from './perceptual-hash.ts';

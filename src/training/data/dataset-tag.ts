@@ -12,7 +12,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DatasetError } from './dataset.errors.ts';
+import { DatasetError } from '../training.errors.ts';
 import { IMAGE_EXTENSIONS } from './dataset.ts';
 import type { LabelRow } from './labels-csv.ts';
 import type { ManifestEntry } from './manifest.ts';

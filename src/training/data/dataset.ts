@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { TrainingError } from '../trainer/training-error.ts';
+import { TrainingError } from '../training.errors.ts';
 
 /** Extensions the official loader accepts (case-insensitive), plus webp. */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];

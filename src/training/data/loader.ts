@@ -10,7 +10,7 @@ import { augmentParams, cropFlipNormalize, loadSizeFor, normalizeImage } from '.
 import type { Dataset, Split } from './dataset.ts';
 import { decodeResizedRgb, probeImage, type RawImage } from './image-io.ts';
 import { DomainSampler, type SamplingWeights } from './sampler.ts';
-import { TrainingError } from '../trainer/training-error.ts';
+import { TrainingError } from '../training.errors.ts';
 
 /** One step's inputs. */
 export interface TrainBatch {

@@ -9,7 +9,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../shared/atomic-write.ts';
-import { DatasetError } from './dataset.errors.ts';
+import { DatasetError } from '../training.errors.ts';
 import { isTagProblem, parseTag } from './tags.ts';
 
 /** File name of the manifest inside a domain folder. */

@@ -14,15 +14,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../errors.ts';
 import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../shared/attributes.ts';
 import { LabelsCsvError, parseLabelsCsv } from './labels-csv.ts';
 import { describeTagProblem, formatTag, isTagProblem, parseTag, tagsOf } from './tags.ts';
+import { RebalanceError } from '../training.errors.ts';
 
-export type RebalanceErrorCode = 'LABELS_INVALID' | 'UNKNOWN_ATTRIBUTE' | 'FACTORS_INVALID' | 'NO_LABELLED_IMAGE' | 'OPTION_INVALID';
-
-/** A labels, manifest or factors input could not be used; nothing was written. */
-export class RebalanceError extends AppError<RebalanceErrorCode> {}
+export { RebalanceError };
 
 /** Tags per image (`glasses`, `gender=male`), keyed by the image path relative to the dataset dir (`trainB/x.png`). */
 export type ImageLabels = Map<string, string[]>;

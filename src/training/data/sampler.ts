@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { RNG_PURPOSE, Rng } from './rng.ts';
 import { domainFingerprint, type Dataset } from './dataset.ts';
-import { TrainingError } from '../trainer/training-error.ts';
+import { TrainingError } from '../training.errors.ts';
 
 /** Walker's alias table over non-negative weights. */
 export class AliasTable {

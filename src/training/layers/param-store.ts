@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor, StateDict } from '../tensors.ts';
-import { NetworkError } from '../networks/network-error.ts';
+import { NetworkError } from '../training.errors.ts';
 
 let nextStoreId = 0;
 

@@ -12,7 +12,7 @@ import { ParamStore } from '../layers/param-store.ts';
 import { reflectionPad } from '../layers/reflection-pad.ts';
 import { createRng } from '../layers/rng.ts';
 import { SpectralNorm } from '../layers/spectral-norm.ts';
-import { NetworkError } from './network-error.ts';
+import { NetworkError } from '../training.errors.ts';
 import type { ApplyOptions, BuildOptions, Discriminator, DiscriminatorConfig, DiscriminatorOutput, Variant } from './types.ts';
 import { assertVariant } from './variant.ts';
 

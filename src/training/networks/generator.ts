@@ -15,7 +15,7 @@ import { reflectionPad } from '../layers/reflection-pad.ts';
 import { createRng, type Rng } from '../layers/rng.ts';
 import { upsampleNearest2x } from '../layers/upsample-nearest.ts';
 import { GammaBetaMlp } from './mlp.ts';
-import { NetworkError } from './network-error.ts';
+import { NetworkError } from '../training.errors.ts';
 import type { ApplyOptions, BuildOptions, Generator, GeneratorConfig, GeneratorConfigInput, GeneratorOutput } from './types.ts';
 import { assertVariant } from './variant.ts';
 

@@ -1,4 +1,4 @@
-import { NetworkError } from './network-error.ts';
+import { NetworkError } from '../training.errors.ts';
 import type { Variant } from './types.ts';
 
 /** The variants this build can construct. */

@@ -4,14 +4,15 @@
  * a failed import leaves no output at all.
  */
 import { createHash } from 'node:crypto';
+import { CheckpointError } from '../training.errors.ts';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { atomicWrite } from '../../shared/atomic-write.ts';
 import path from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, checkpointHash, saveCheckpoint, type CheckpointConfig } from '../checkpoint.ts';
-import { CheckpointError, NETWORK_NAMES, type NetworkName } from '../tensors.ts';
-import { inferConfig, type InferredConfig } from './infer-config.ts';
+import { NETWORK_NAMES, type NetworkName } from '../tensors.ts';
+import { inferConfig, type InferredConfig } from '../networks/shapes.ts';
 import { readTorchCheckpoint } from './torch-checkpoint.ts';
 
 /** Image size recorded for light models, whose weights do not fix it (the official default). */

@@ -7,5 +7,5 @@ export {
   expectedDiscriminatorShapes,
   type InferredConfig,
   type GeneratorShapeConfig,
-} from './infer-config.ts';
+} from '../networks/shapes.ts';
 export { importTorchCheckpoint, stepFromFileName, DEFAULT_LIGHT_IMG_SIZE, type ImportTorchOptions, type ImportTorchResult } from './import-torch.ts';

@@ -5,7 +5,7 @@
  * constructors, each replaced by a pure TypeScript function that builds plain data. Any other opcode or
  * global is refused with a typed error naming it.
  */
-import { CheckpointError } from '../tensors.ts';
+import { CheckpointError } from '../training.errors.ts';
 
 /** A storage referenced through a persistent id `('storage', <type>, key, location, numel)`. */
 export interface StorageRef {

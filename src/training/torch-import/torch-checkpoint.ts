@@ -4,7 +4,8 @@
  * from the pickle (see pickle-vm.ts).
  */
 import { bf16ToFloat, halfToFloat } from '../safetensors.ts';
-import { CheckpointError, NETWORK_NAMES, numel, type NamedTensor, type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
+import { CheckpointError } from '../training.errors.ts';
+import { NETWORK_NAMES, numel, type NamedTensor, type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
 import { describe, PyDict, STORAGE_TYPES, unpickle, type PyValue, type StorageRef, type TensorRef } from './pickle-vm.ts';
 import { ZipArchive } from './zip-archive.ts';
 

@@ -7,7 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateSync } from 'fflate';
-import { CheckpointError } from '../tensors.ts';
+import { CheckpointError } from '../training.errors.ts';
 
 /** One file inside the archive. */
 export interface ZipEntry {

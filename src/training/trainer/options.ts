@@ -3,7 +3,7 @@
  * errors, and the geometry checks that refuse an image size the chosen networks cannot take.
  */
 import type { BackendPreference } from '../backend.ts';
-import { TrainingError } from './training-error.ts';
+import { TrainingError } from '../training.errors.ts';
 
 /** Everything a run is configured by. Names follow the CLI flags. */
 export interface TrainOptions {

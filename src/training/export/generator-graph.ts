@@ -10,8 +10,8 @@
  * variance is biased in PyTorch too, uses InstanceNormalization.
  */
 import { numel, type NamedTensor, type StateDict } from '../tensors.ts';
-import { expectedGeneratorShapes as officialGeneratorShapes } from '../torch-import/infer-config.ts';
-import { ExportError } from './export-error.ts';
+import { expectedGeneratorShapes as officialGeneratorShapes } from '../networks/shapes.ts';
+import { ExportError } from '../training.errors.ts';
 import { float32ToHalf } from './fp16.ts';
 import { attr, DataType, GraphBuilder, type Dim } from './graph-builder.ts';
 

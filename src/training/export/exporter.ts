@@ -4,6 +4,7 @@
  * implementation before anything is written. The measured difference goes into the metadata.
  */
 import { createHash } from 'node:crypto';
+import { CheckpointError } from '../training.errors.ts';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../../shared/atomic-write.ts';
 import { checkGeneratorContract, contractMessage, encodeGeneratorMetadata } from '../../shared/generator-contract.ts';
@@ -11,8 +12,8 @@ import { readOnnxHeader } from '../../onnx/proto.ts';
 import path from 'node:path';
 import { moduleLogger } from '../../logger.ts';
 import { isDirection, type Direction } from '../../shared/direction.ts';
-import { CheckpointError, type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
-import { ExportError } from './export-error.ts';
+import { type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
+import { ExportError } from '../training.errors.ts';
 import { buildGeneratorGraph, ONNX_IR_VERSION, ONNX_OPSET, type GeneratorGraphConfig } from './generator-graph.ts';
 import { metadataAppendix } from './graph-builder.ts';
 import { verifyGenerator, type GeneratorReference, type VerifyResult } from './verify.ts';

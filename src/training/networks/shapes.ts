@@ -3,7 +3,8 @@
  * inference of the hyperparameters from a checkpoint's tensor shapes, and a strict check that every
  * network carries exactly the tensors its configuration implies.
  */
-import { CheckpointError, type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
+import { type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
+import { CheckpointError } from '../training.errors.ts';
 
 /** Hyperparameters a checkpoint's shapes reveal (variant `pytorch`). */
 export interface InferredConfig {
