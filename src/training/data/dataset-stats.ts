@@ -109,7 +109,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** The stats as a plain-text table. */
 export function formatStatsTable(s: DatasetStats): string {
-  const row = (cells: string[]) => `${cells[0].padEnd(24)}${cells[1].padStart(16)}${cells[2].padStart(16)}  ${cells[3]}`;
+  const row = (cells: string[]) => `${cells[0].padEnd(24)}${cells[1].padStart(18)}${cells[2].padStart(18)}  ${cells[3]}`.trimEnd();
   const cell = (d: DomainStats, f: string) => {
     const c = d.features.find((x) => x.feature === f);
     return `${c?.images ?? 0}  ${pct(c?.share ?? 0).padStart(6)}`;
