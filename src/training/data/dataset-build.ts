@@ -17,7 +17,7 @@ import { cropResize, decodeImage, encodePng, type RawImage } from '../../inferen
 import { DatasetError } from '../training.errors.ts';
 import { IMAGE_EXTENSIONS } from './dataset.ts';
 import { appendJsonl, MANIFEST_FILE, type ManifestEntry, readManifestIfPresent, readSourcesIfPresent, SOURCES_FILE, type SourceRecord } from './manifest.ts';
-import { hammingDistance, perceptualHash } from './perceptual-hash.ts';
+import { HASH_SIDE, hammingDistance, perceptualHash } from './perceptual-hash.ts';
 
 /** photo = domain A (real faces, trainA); webtoon = domain B (webtoon faces, trainB). */
 export type DatasetDomain = 'photo' | 'webtoon';
@@ -199,7 +199,8 @@ export async function buildDataset(o: BuildOptions): Promise<BuildResult> {
       }
       const rect = squareCrop(face, image.width, image.height, o.margin);
       const crop = await cropResize(image, rect, o.size);
-      const hash = perceptualHash(crop);
+      // Hash a fixed-size copy: distances then do not depend on --size, and runs at other sizes compare.
+      const hash = perceptualHash(o.size === HASH_SIDE ? crop : await cropResize(image, rect, HASH_SIDE));
       if (o.duplicateDistance >= 0 && hashes.some((h) => hammingDistance(h, hash) <= o.duplicateDistance)) {
         counts.duplicates++;
         continue;

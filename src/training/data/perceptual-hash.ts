@@ -10,6 +10,9 @@ import { bmvbhash } from 'blockhash-core';
 /** Bits per side of the block grid: the hash has BITS² bits. */
 export const HASH_BITS = 16;
 
+/** Side in pixels of the crop copy that is hashed (the same whatever the dataset's image size). */
+export const HASH_SIDE = 64;
+
 /** Default largest Hamming distance (of 256 bits) at which two crops count as the same picture. */
 export const DEFAULT_DUPLICATE_DISTANCE = 16;
 
