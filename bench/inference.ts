@@ -18,10 +18,10 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { BlazeFaceDetector } from '../src/inference/blazeface.detector.ts';
 import { GeneratorRunner } from '../src/inference/generator.runner.ts';
-import { decodeImage, decodeUnchecked, encodeJpeg, resizeTo } from '../src/inference/image.adapter.ts';
+import { decodeImage, decodeUnchecked, encodeJpeg, resizeTo } from '../src/media/media.ts';
 import { createInferenceClient } from '../src/inference/inference.client.ts';
 import { DEFAULT_IMG_SIZE, loadModelInfo } from '../src/inference/model.registry.ts';
-import { providerFailures } from '../src/inference/ort.adapter.ts';
+import { providerFailures } from '../src/onnx/runtime.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

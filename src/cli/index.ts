@@ -1,32 +1,49 @@
 /**
  * The `webtoon` command line: one entry over the whole project. Each file in `./commands/` default-
  * exports a function that adds its subcommand(s) to the program, so features add commands without
- * touching this file. Errors that carry a code (AppError) are printed as one line and exit non-zero;
- * anything else is a bug and shows its stack.
+ * touching this file. Registering is cheap: a command module imports only commander, the error
+ * classes and small option tables at its top, and loads its heavy modules (tfjs, discord.js,
+ * onnxruntime, the database) inside its action, so `webtoon --help` loads none of them.
+ * Errors that carry a code (AppError) are printed as one line and exit 1 (2 for USAGE); commander's
+ * own usage errors (unknown option, missing argument) exit 2 too; anything else is a bug and shows its stack.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { isAppError } from '../errors.ts';
-import { setLogLevel } from '../logger.ts';
+
+/** Exit status of a usage error (bad flag, missing argument), as for the project's own UsageError. */
+export const USAGE_EXIT_CODE = 2;
 
 /** What each module in `src/cli/commands/` default-exports. */
 export type RegisterCommand = (program: Command) => void;
 
 const commandsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
+const packageJson = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
+
+/** The version in package.json. */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
 
 /** Build the program with every command module registered, in file-name order. */
 export async function buildProgram(): Promise<Command> {
   const program = new Command('webtoon')
     .description('WebtoonFaces: selfie <-> webtoon face translation with U-GAT-IT (bot, inference, training, reports)')
+    .version(cliVersion(), '-V, --version', 'print the version and exit')
+    // Program options only before the command name: `export --version v1` is the command's own option.
+    .enablePositionalOptions()
     .option('-v, --verbose', 'log debug details to stderr')
     .option('-q, --quiet', 'log only errors to stderr')
     .showHelpAfterError('(run with --help for usage)')
-    .hook('preAction', (cmd) => {
+    // Before the commands are added, so that they inherit it: commander errors throw, main() maps them to exit 2.
+    .exitOverride()
+    .hook('preAction', async (cmd) => {
       const o = cmd.opts();
-      if (o.verbose) setLogLevel('debug');
-      else if (o.quiet) setLogLevel('error');
+      if (!o.verbose && !o.quiet) return;
+      const { setLogLevel } = await import('../logger.ts');
+      setLogLevel(o.verbose ? 'debug' : 'error');
     });
   const files = readdirSync(commandsDir)
     .filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith('.d.ts'))
@@ -44,12 +61,12 @@ export async function buildProgram(): Promise<Command> {
 /** Run the CLI with `argv` (as `process.argv`). Sets `process.exitCode`; never calls process.exit on success. */
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // --help and --version exit 0; every other commander error is a usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
       return;
     }
     if (isAppError(err)) {

@@ -2,10 +2,7 @@
  * The report's failure rates as a bar chart PNG: a vega-lite spec, compiled to vega, rendered
  * headless to SVG (`renderer: 'none'`), rasterised by sharp. Text uses DejaVu Sans.
  */
-import sharp from 'sharp';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
-import type { TopLevelSpec } from 'vega-lite';
+import { type TopLevelSpec, vegaLiteToPng } from '../media/chart.ts';
 import { ATTRIBUTES } from '../shared/attributes.ts';
 import type { RebalancingReport } from './report.ts';
 
@@ -69,12 +66,5 @@ export function reportChartSpec(report: RebalancingReport): TopLevelSpec {
 
 /** Render the report's failure rates as a PNG bar chart. `scale` multiplies the pixel size (default 2). */
 export async function renderReportChart(report: RebalancingReport, opts: { scale?: number } = {}): Promise<Buffer> {
-  const compiled = vl.compile(reportChartSpec(report)).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG(opts.scale ?? 2);
-    return await sharp(Buffer.from(svg), { density: 72 }).png().toBuffer();
-  } finally {
-    view.finalize();
-  }
+  return vegaLiteToPng(reportChartSpec(report), { scale: opts.scale ?? 2, density: 72, background: null });
 }

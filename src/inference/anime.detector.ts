@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { RawImage } from './image.adapter.ts';
-import { resizeTo, toGray } from './image.adapter.ts';
+import type { RawImage } from '../media/media.ts';
+import { resizeTo, toGray } from '../media/media.ts';
 import type { Detection } from './face-box.ts';
 
 /** The few OpenCV.js members we use. */

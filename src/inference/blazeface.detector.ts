@@ -12,9 +12,9 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { letterbox, type RawImage } from './image.adapter.ts';
+import { letterbox, type RawImage } from '../media/media.ts';
 import { type Detection, weightedNms } from './face-box.ts';
-import { createModel, type OrtModel, type SessionOptions } from './ort.adapter.ts';
+import { createModel, type OrtModel, type SessionOptions } from '../onnx/runtime.ts';
 import { toNhwc } from './tensor.ts';
 
 /** One grid of the SSD head: cells per row and anchors per cell. */

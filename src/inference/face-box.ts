@@ -2,7 +2,7 @@
  * Face boxes: intersection-over-union, weighted non-maximum suppression, and the square crop that
  * matches the training data (a square around the face, expanded by a margin, clamped to the image).
  */
-import type { Rect } from './image.adapter.ts';
+import type { Rect } from '../media/media.ts';
 
 /** A detection in image pixels. */
 export interface Detection {

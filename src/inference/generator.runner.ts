@@ -5,10 +5,10 @@
  */
 import { moduleLogger } from '../logger.ts';
 import { contractMessage, GENERATOR_IO } from '../shared/generator-contract.ts';
-import type { RawImage } from './image.adapter.ts';
+import type { RawImage } from '../media/media.ts';
 import { InferenceError } from './inference.errors.ts';
 import type { ModelInfo } from './model.registry.ts';
-import { createModel, type OrtModel, type SessionOptions } from './ort.adapter.ts';
+import { createModel, type OrtModel, type SessionOptions } from '../onnx/runtime.ts';
 import { fromNchw, toNchwBatch } from './tensor.ts';
 
 const log = moduleLogger('inference.generator');

@@ -2,7 +2,7 @@
  * Small named pre- and post-processing steps between 8-bit RGB images and float tensors. Pure
  * functions: no I/O, no sharp, no onnxruntime.
  */
-import type { RawImage } from './image.adapter.ts';
+import type { RawImage } from '../media/media.ts';
 
 /** Pixel → [-1, 1]: `p / 127.5 - 1` (the generator and BlazeFace both use this range). */
 export function normalize(p: number): number {

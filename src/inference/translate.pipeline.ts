@@ -10,7 +10,7 @@ import { AnimeFaceDetector } from './anime.detector.ts';
 import { BlazeFaceDetector } from './blazeface.detector.ts';
 import { centerSquare, type Detection, squareCrop } from './face-box.ts';
 import { GeneratorRunner } from './generator.runner.ts';
-import { cropResize, decodeImage, encodePng, grid, hconcat, type IntakeLimits, type RawImage, type Rect, resizeGray, resizeSquare } from './image.adapter.ts';
+import { cropResize, decodeImage, encodePng, grid, hconcat, type IntakeLimits, type RawImage, type Rect, resizeGray, resizeSquare } from '../media/media.ts';
 import { InferenceError } from './inference.errors.ts';
 import type { Direction, FaceBox, TranslateOptions, TranslateResult } from './inference.types.ts';
 import { type MetadataOverrides, ModelRegistry, SingleModelRegistry } from './model.registry.ts';

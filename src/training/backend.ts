@@ -13,10 +13,9 @@ import { BackendError } from './training.errors.ts';
 
 export { backendNeedsCustomConvGrad, conv2dHwio, conv2dTorch } from './layers/conv2d.ts';
 
-/** What the user may ask for (`TRAIN_BACKEND`, `--backend`). */
-export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names.ts';
 
-export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export { BACKEND_PREFERENCES, type BackendPreference };
 
 /** The backend that was activated and why. `name` is tfjs' backend name (`tensorflow`, `wasm`, `cpu`). */
 export interface BackendChoice {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnimeFaceDetector } from '../../src/inference/anime.detector.ts';
 import { ANCHOR_COUNT, BlazeFaceDetector, decodeDetections, generateAnchors, sigmoid } from '../../src/inference/blazeface.detector.ts';
 import { centerSquare, iou, squareCrop, weightedNms } from '../../src/inference/face-box.ts';
-import { decodeUnchecked, type RawImage } from '../../src/inference/image.adapter.ts';
+import { decodeUnchecked, type RawImage } from '../../src/media/media.ts';
 import { astronautPng, cameraPath, cascadePath, fixturesDir, noFaceImage } from './sample-images.ts';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';

@@ -15,10 +15,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blazeFaceModelPath } from '../../src/inference/blazeface.detector.ts';
 import { GeneratorRunner } from '../../src/inference/generator.runner.ts';
-import type { RawImage } from '../../src/inference/image.adapter.ts';
+import type { RawImage } from '../../src/media/media.ts';
 import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { SingleModelRegistry } from '../../src/inference/model.registry.ts';
-import { createModel } from '../../src/inference/ort.adapter.ts';
+import { createModel } from '../../src/onnx/runtime.ts';
 import { exportedTestModels, installModel, repoRoot, tempModelsDir } from '../helpers/models.ts';
 import { astronautPath } from './sample-images.ts';
 

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, inspectImage, type IntakeLimits, sniffFormat } from '../../src/inference/image.adapter.ts';
+import { decodeImage, inspectImage, type IntakeLimits, sniffFormat } from '../../src/media/media.ts';
 import { InferenceError } from '../../src/inference/inference.errors.ts';
 import { astronautPath, astronautPng, badInputs, pngBomb } from './sample-images.ts';
 

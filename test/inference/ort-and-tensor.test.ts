@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { blazeFaceModelPath } from '../../src/inference/blazeface.detector.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { createModel, providerFailures, resolveProviders, SUPPORTED_DEVICES } from '../../src/inference/ort.adapter.ts';
+import { createModel, providerFailures, resolveProviders, SUPPORTED_DEVICES } from '../../src/onnx/runtime.ts';
 import { blendHeatmap, denormalize, fromNchw, jet, minMaxToUint8, normalize, toNchwBatch, toNhwc } from '../../src/inference/tensor.ts';
-import type { RawImage } from '../../src/inference/image.adapter.ts';
+import type { RawImage } from '../../src/media/media.ts';
 
 describe('resolveProviders', () => {
   it('maps device names to execution providers in order', () => {

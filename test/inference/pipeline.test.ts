@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type GeneratedFace, GeneratorRunner } from '../../src/inference/generator.runner.ts';
-import { decodeUnchecked, type RawImage, resizeTo } from '../../src/inference/image.adapter.ts';
+import { decodeUnchecked, type RawImage, resizeTo } from '../../src/media/media.ts';
 import { loadModelInfo, type ModelInfo } from '../../src/inference/model.registry.ts';
 import { TranslatePipeline } from '../../src/inference/translate.pipeline.ts';
 import { utimesSync } from 'node:fs';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel } from '../../src/inference/ort.adapter.ts';
+import { createModel } from '../../src/onnx/runtime.ts';
 import { ModelRegistry, loadModelInfo } from '../../src/inference/model.registry.ts';
 import { readOnnxHeader } from '../../src/onnx/proto.ts';
 import {

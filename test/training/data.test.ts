@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { augmentParams, cropFlipNormalize, denormalizeToUint8, loadSizeFor, normalizeImage } from '../../src/training/data/augment.ts';
 import { manifestHash, scanDataset } from '../../src/training/data/dataset.ts';
 import { TrainDataLoader } from '../../src/training/data/loader.ts';
-import type { RawImage } from '../../src/training/data/image-io.ts';
+import type { RawImage } from '../../src/media/media.ts';
 import { TrainingError } from '../../src/training/training.errors.ts';
 import { makeShapesDataset } from './trainer-helpers.ts';
 

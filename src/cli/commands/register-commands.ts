@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { config } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
-import { registerCommands } from '../../bot/register-commands.ts';
 
 /** `webtoon register-commands [--guild id]` — register the bot's commands with Discord. */
 export default function register(program: Command): void {
@@ -13,6 +11,8 @@ export default function register(program: Command): void {
       if (opts.guild !== undefined && !/^\d{15,25}$/.test(opts.guild)) {
         throw new UsageError(`--guild: expected a Discord guild id (digits), received ${JSON.stringify(opts.guild)}`);
       }
+      const { config } = await import('../../config.ts');
+      const { registerCommands } = await import('../../bot/register-commands.ts');
       const r = await registerCommands(config(), opts.guild);
       process.stdout.write(`${JSON.stringify(r)}\n`);
       process.stderr.write(

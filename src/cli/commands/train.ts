@@ -4,11 +4,8 @@
  * Prints the run summary as JSON on stdout.
  */
 import type { Command } from 'commander';
-import { config } from '../../config.ts';
-import { moduleLogger } from '../../logger.ts';
-import { BACKEND_PREFERENCES, type BackendPreference } from '../../training/backend.ts';
+import { BACKEND_PREFERENCES, type BackendPreference } from '../../training/backend-names.ts';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../training/trainer/options.ts';
-import { resumeOptions, runTraining } from '../../training/trainer/trainer.ts';
 import { UsageError } from '../../errors.ts';
 
 const num = (v: string) => Number(v);
@@ -83,6 +80,10 @@ export default function register(program: Command): void {
         throw new UsageError(`--backend must be one of ${BACKEND_PREFERENCES.join(', ')}; received "${String(explicit.backend)}"`);
       }
       const outDir = String(opts.out);
+      // Loaded here, not at the top: `webtoon --help` must not load TensorFlow.js.
+      const { config } = await import('../../config.ts');
+      const { moduleLogger } = await import('../../logger.ts');
+      const { resumeOptions, runTraining } = await import('../../training/trainer/trainer.ts');
       let options: Partial<TrainOptions> & Pick<TrainOptions, 'dataDir' | 'outDir'>;
       if (opts.resume) {
         if (explicit.init) throw new UsageError('--init starts a new run; it cannot be combined with --resume');

@@ -4,15 +4,15 @@
  * until SIGINT/SIGTERM, then finishes its current job and exits. Run one per GPU host.
  */
 import type { Command } from 'commander';
-import { config } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
-import { moduleLogger } from '../../logger.ts';
 
 export default function register(program: Command): void {
   program
     .command('worker')
     .description('consume translation jobs from the Redis queue (INFERENCE_TRANSPORT=redis; needs REDIS_URL)')
     .action(async () => {
+      const { config } = await import('../../config.ts');
+      const { moduleLogger } = await import('../../logger.ts');
       const cfg = config();
       if (!cfg.REDIS_URL) {
         throw new ConfigError('CONFIG_MISSING', 'webtoon worker needs REDIS_URL (e.g. redis://127.0.0.1:6379): it consumes the queue the bot fills when INFERENCE_TRANSPORT=redis', {

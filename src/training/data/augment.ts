@@ -5,7 +5,7 @@
  * Tensors are NHWC float32.
  */
 import { RNG_PURPOSE, Rng } from './rng.ts';
-import type { RawImage } from './image-io.ts';
+import type { RawImage } from '../../media/media.ts';
 
 /** Where to crop and whether to mirror. */
 export interface AugmentParams {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { augmentParams, cropFlipNormalize, loadSizeFor, normalizeImage } from './augment.ts';
 import type { Dataset, Split } from './dataset.ts';
-import { decodeResizedRgb, probeImage, type RawImage } from './image-io.ts';
+import { decodeResizedRgb, probeImage, type RawImage } from '../../media/media.ts';
 import { DomainSampler, type SamplingWeights } from './sampler.ts';
 import { TrainingError } from '../training.errors.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The U-GAT-IT ResnetGenerator (official PyTorch variant) as an ONNX graph, built straight from a generator
  * StateDict in PyTorch layout. NCHW is ONNX's native layout, so every weight goes in as it is, under its
- * official name. The graph honours the generator contract in ARCHITECTURE.md: input `input` [N,3,H,W];
+ * official name. The graph honours the generator contract (src/shared/generator-contract.ts): input `input` [N,3,H,W];
  * outputs `output` [N,3,H,W], `cam_logit` [N,2], `heatmap` [N,1,H/4,W/4]; dynamic batch (and, in light
  * mode, dynamic H and W).
  *

@@ -3,7 +3,8 @@
  * and a reference implementation on the same seeded random batch, and measure the largest absolute
  * difference over all three outputs.
  */
-import * as ort from 'onnxruntime-node';
+import { createModel } from '../../onnx/runtime.ts';
+import { GENERATOR_IO } from '../../shared/generator-contract.ts';
 import { uniformArray } from './random-state.ts';
 
 /** Generator outputs in the ONNX contract's layout (NCHW, flattened row-major). */
@@ -27,20 +28,17 @@ export async function runOnnxGenerator(
   input: Float32Array,
   shape: [number, number, number, number],
 ): Promise<GeneratorOutputs & { dims: Record<string, readonly number[]> }> {
-  const session =
-    typeof model === 'string'
-      ? await ort.InferenceSession.create(model, { executionProviders: ['cpu'] })
-      : await ort.InferenceSession.create(model, { executionProviders: ['cpu'] });
+  const session = await createModel(model, { devices: ['cpu'], threads: 0 });
   try {
-    const res = await session.run({ input: new ort.Tensor('float32', input, shape) });
-    const get = (k: string): ort.Tensor => {
+    const res = await session.run({ [GENERATOR_IO.input]: { data: input, dims: shape } });
+    const get = (k: string): { data: Float32Array; dims: number[] } => {
       const t = res[k];
       if (!t) throw new Error(`ONNX model has no output "${k}"`);
       return t;
     };
-    const output = get('output');
-    const camLogit = get('cam_logit');
-    const heatmap = get('heatmap');
+    const output = get(GENERATOR_IO.output);
+    const camLogit = get(GENERATOR_IO.camLogit);
+    const heatmap = get(GENERATOR_IO.heatmap);
     return {
       output: output.data as Float32Array,
       camLogit: camLogit.data as Float32Array,
@@ -48,7 +46,7 @@ export async function runOnnxGenerator(
       dims: { output: output.dims, cam_logit: camLogit.dims, heatmap: heatmap.dims },
     };
   } finally {
-    await session.release();
+    await session.dispose();
   }
 }
 

@@ -3,9 +3,7 @@
  * identity, CAM), each with its own y scale, drawn with vega-lite → vega SVG → sharp PNG. Long runs
  * are averaged into at most `maxPoints` buckets per series so the chart stays legible and fast.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { svgToPng } from '../data/image-io.ts';
+import { type TopLevelSpec, vegaLiteToPng } from '../../media/chart.ts';
 
 /** One line of `losses.jsonl`. */
 export interface LossRecord {
@@ -83,11 +81,5 @@ export async function renderLossCurve(records: readonly LossRecord[], title = 'U
     },
     config: { font: 'DejaVu Sans', background: 'white' },
   };
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG();
-    return await svgToPng(svg);
-  } finally {
-    view.finalize();
-  }
+  return vegaLiteToPng(spec);
 }

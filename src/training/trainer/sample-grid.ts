@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { denormalizeToUint8 } from '../data/augment.ts';
-import { pngWithSvgOverlay, type RawImage } from '../data/image-io.ts';
+import { pngWithSvgOverlay, type RawImage } from '../../media/media.ts';
 import type { Generator } from '../networks/types.ts';
 
 /** Row captions, top to bottom (the official order). */

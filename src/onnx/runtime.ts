@@ -13,7 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
-import { InferenceError } from './inference.errors.ts';
+import { InferenceError } from '../inference/inference.errors.ts';
 
 const log = moduleLogger('inference.ort');
 

@@ -1,20 +1,22 @@
 /**
- * Every sharp call of the inference pipeline lives here: identifying and decoding uploads (with the
- * limits that keep a decompression bomb from being decoded), cropping, resizing, composing the output
- * and encoding PNG. Decoded images are always 8-bit sRGB RGB, row-major, 3 channels.
+ * The one owner of sharp, for every wing: identifying and decoding uploads (with the limits that keep
+ * a decompression bomb from being decoded, EXIF orientation applied), cropping, resizing, grids and
+ * overlays, encoding PNG/JPEG, decoding training images, and rasterising SVG (charts, sample grids).
+ * Decoded images are 8-bit sRGB, row-major; decoders return RGB (3 channels). A lint rule refuses
+ * `sharp` anywhere else under src/.
  */
 import sharp, { type Metadata } from 'sharp';
-import { InferenceError } from './inference.errors.ts';
-import { type ImageFormat, precheckBytes } from './image-format.ts';
+import { InferenceError } from '../inference/inference.errors.ts';
+import { type ImageFormat, precheckBytes } from '../inference/image-format.ts';
 
-export { describeUnsupported, type ImageFormat, precheckBytes, sniffFormat } from './image-format.ts';
+export { describeUnsupported, type ImageFormat, precheckBytes, sniffFormat } from '../inference/image-format.ts';
 
-/** An 8-bit RGB image, row-major (HWC), 3 channels. */
+/** 8-bit pixels, row-major (HWC): RGB (3 channels) from every decoder; RGBA (4) where an overlay needs alpha. */
 export interface RawImage {
-  data: Buffer;
+  data: Uint8Array;
   width: number;
   height: number;
-  channels: 3;
+  channels: number;
 }
 
 
@@ -198,7 +200,7 @@ export async function grid(tiles: RawImage[], columns: number): Promise<RawImage
   const { data, info } = await sharp({ create: { width: tw * cols, height: th * rows, channels: 3, background: { r: 255, g: 255, b: 255 } } })
     .composite(
       tiles.map((t, i) => ({
-        input: t.data,
+        input: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
         raw: { width: t.width, height: t.height, channels: 3 as const },
         left: (i % cols) * tw,
         top: Math.floor(i / cols) * th,
@@ -211,9 +213,11 @@ export async function grid(tiles: RawImage[], columns: number): Promise<RawImage
   return { data, width: info.width, height: info.height, channels: 3 };
 }
 
-/** Encode RGB pixels as PNG. */
+/** Encode raw 8-bit pixels (RGB or RGBA) as PNG. */
 export async function encodePng(img: RawImage): Promise<Buffer> {
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 | 4 } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
 }
 
 /** Test and tool helper: decode any image sharp reads to RGB without the intake checks. */
@@ -234,4 +238,60 @@ export async function resizeTo(img: RawImage, width: number, height: number): Pr
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+// ---- training data, charts and sample grids ----
+
+/** Largest source image accepted (pixels), against decompression bombs. */
+const MAX_TRAINING_INPUT_PIXELS = 100_000_000;
+
+/**
+ * Decode an image file and resize it (ignoring aspect ratio, like torchvision's `Resize((h, w))`)
+ * with a bilinear filter, to 3-channel RGB.
+ * @throws whatever sharp throws for an unreadable or corrupt file.
+ */
+export async function decodeResizedRgb(file: string, width: number, height: number): Promise<RawImage> {
+  const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: MAX_TRAINING_INPUT_PIXELS })
+    .rotate()
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`expected 3 channels after decoding, got ${info.channels}`);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 };
+}
+
+/** Rasterise an SVG document to PNG (text uses the system fonts, e.g. DejaVu Sans); `background: null` keeps transparency. */
+export async function svgToPng(svg: string, background: string | null = '#ffffff', density = 96): Promise<Buffer> {
+  const img = sharp(Buffer.from(svg), { density });
+  return (background === null ? img : img.flatten({ background })).png().toBuffer();
+}
+
+/** Rasterise an SVG document to raw RGB pixels at its own size. */
+export async function svgToRgb(svg: string, background = '#ffffff'): Promise<RawImage> {
+  const { data, info } = await sharp(Buffer.from(svg), { density: 96 })
+    .flatten({ background })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 };
+}
+
+/** Read just the header; true when sharp recognises the file as an image it can decode. */
+export async function probeImage(file: string): Promise<boolean> {
+  try {
+    const m = await sharp(file, { failOn: 'error', limitInputPixels: MAX_TRAINING_INPUT_PIXELS }).metadata();
+    return (m.width ?? 0) > 0 && (m.height ?? 0) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Draw an SVG (same size, transparent background) over raw pixels and encode the result as PNG. */
+export async function pngWithSvgOverlay(img: RawImage, svg: string): Promise<Buffer> {
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 | 4 } })
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .png({ compressionLevel: 6 })
+    .toBuffer();
 }

@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const eslint = new ESLint({ cwd: root });
+
+async function ownershipErrors(code: string, file: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: path.join(root, file) });
+  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+}
+
+describe('one owner per outside library (eslint rule)', () => {
+  it.each([
+    ['sharp', 'src/media/media.ts'],
+    ['onnxruntime-node', 'src/onnx/runtime.ts'],
+    ['vega', 'src/media/chart.ts'],
+    ['vega-lite', 'src/media/chart.ts'],
+  ])('refuses %s outside %s, statically and dynamically, and allows it there', async (lib, owner) => {
+    const code = `import * as a from '${lib}';\nexport const b = await import('${lib}');\nexport { a };\n`;
+    const errors = await ownershipErrors(code, 'src/bot/some-feature.ts');
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toContain(`${lib} is owned by ${owner}`);
+    expect(await ownershipErrors(code, owner)).toEqual([]);
+  });
+
+  it("refuses another owner's library in an owner module", async () => {
+    expect(await ownershipErrors("import sharp from 'sharp';\nexport { sharp };\n", 'src/onnx/runtime.ts')).toHaveLength(1);
+  });
+});
