@@ -100,7 +100,7 @@ export default function register(program: Command): void {
         duplicateDistance: num('--duplicate-distance', flags.duplicateDistance),
       };
       await checkBuildOptions(opts); // refuse bad input before loading a detector
-      let finder: { name: string; detect: (img: import('../../inference/image.adapter.ts').RawImage) => Promise<import('../../inference/face-box.ts').Detection[]>; dispose: () => Promise<void> };
+      let finder: { name: string; detect: (img: import('../../media/media.ts').RawImage) => Promise<import('../../inference/face-box.ts').Detection[]>; dispose: () => Promise<void> };
       if (flags.domain === 'photo') {
         const { BlazeFaceDetector } = await import('../../inference/blazeface.detector.ts');
         const blaze = await BlazeFaceDetector.create({ devices: cfg.ORT_PROVIDERS, threads: cfg.ORT_THREADS });

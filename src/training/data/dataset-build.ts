@@ -13,7 +13,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Detection } from '../../inference/face-box.ts';
 import { squareCrop } from '../../inference/face-box.ts';
-import { cropResize, decodeImage, encodePng, type RawImage } from '../../inference/image.adapter.ts';
+import { cropResize, decodeImage, encodePng, type RawImage } from '../../media/media.ts';
 import { DatasetError } from '../training.errors.ts';
 import { IMAGE_EXTENSIONS } from './dataset.ts';
 import { appendJsonl, MANIFEST_FILE, type ManifestEntry, readManifestIfPresent, readSourcesIfPresent, SOURCES_FILE, type SourceRecord } from './manifest.ts';

@@ -1,12 +1,9 @@
 /**
  * The dataset stats as a chart PNG: the share of each feature in domain A (photos) and B (webtoon)
  * side by side, with the features the stats flag (common in one domain, rare in the other) shaded
- * red and their labels marked. vega-lite → vega → SVG (headless) → PNG, as the report chart does.
+ * red and their labels marked. Rendered by the chart owner (src/media/chart.ts), as the report chart is.
  */
-import sharp from 'sharp';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
-import type { TopLevelSpec } from 'vega-lite';
+import { type TopLevelSpec, vegaLiteToPng } from '../../media/chart.ts';
 import type { DatasetStats } from './dataset-stats.ts';
 
 const FONT = 'DejaVu Sans';
@@ -58,12 +55,6 @@ export function datasetChartSpec(s: DatasetStats): TopLevelSpec {
 }
 
 /** Render the chart as PNG (`scale` multiplies the pixel size, default 2). */
-export async function renderDatasetChart(s: DatasetStats, opts: { scale?: number } = {}): Promise<Buffer> {
-  const view = new vega.View(vega.parse(vl.compile(datasetChartSpec(s)).spec), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG(opts.scale ?? 2);
-    return await sharp(Buffer.from(svg), { density: 72 }).png().toBuffer();
-  } finally {
-    view.finalize();
-  }
+export function renderDatasetChart(s: DatasetStats, opts: { scale?: number } = {}): Promise<Buffer> {
+  return vegaLiteToPng(datasetChartSpec(s), { scale: opts.scale ?? 2, density: 72 });
 }
