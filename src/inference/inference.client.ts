@@ -39,6 +39,12 @@ export interface ClientOptions {
    * exit, before it terminates the thread as a last resort (default {@link CLOSE_GRACE_MS}).
    */
   closeGraceMs?: number;
+  /**
+   * Let the worker obey the `crash` and `hang` control messages that a test double sends through
+   * {@link WorkerInferenceClient.post} (test/helpers/fault-injection.ts). Off by default: a production
+   * worker ignores them.
+   */
+  faultInjection?: boolean;
 }
 
 /** Default bound on a graceful worker shutdown: well above one generator run on a loaded CPU. */
@@ -96,7 +102,12 @@ export class WorkerInferenceClient implements InferenceClient {
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new InferenceError('ABORTED', 'The translation service is shutting down.', { stage: 'start' }));
     this.starting ??= new Promise<void>((resolve, reject) => {
-      const init: WorkerInit = { config: this.config, modelFile: this.opts.modelFile, modelOverrides: this.opts.modelOverrides };
+      const init: WorkerInit = {
+        config: this.config,
+        modelFile: this.opts.modelFile,
+        modelOverrides: this.opts.modelOverrides,
+        faultInjection: this.opts.faultInjection,
+      };
       const worker = new Worker(BOOTSTRAP, { workerData: init, stderr: false, stdout: false });
       this.worker = worker;
       let settled = false;
@@ -193,7 +204,8 @@ export class WorkerInferenceClient implements InferenceClient {
     }
   }
 
-  private post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+  /** Send a message to the worker thread (dropped when none runs). Protected for test doubles. */
+  protected post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
     this.worker?.postMessage(msg, transfer);
   }
 
@@ -316,16 +328,6 @@ export class WorkerInferenceClient implements InferenceClient {
       this.calls.set(id, { resolve, reject });
       this.post({ type: 'versions', id });
     });
-  }
-
-  /** Test hook: make the worker exit abruptly, as a native crash would. */
-  crashWorkerForTest(): void {
-    this.post({ type: 'crash' });
-  }
-
-  /** Test hook: block the worker thread for `ms` (a stuck native call). */
-  hangWorkerForTest(ms: number): void {
-    this.post({ type: 'hang', ms });
   }
 
   /**

@@ -73,12 +73,12 @@ port.on('message', (msg: ToWorker) => {
       });
       break;
     case 'crash':
-      // Test hook: die the hard way, as a native crash or OOM would.
-      process.exit(70);
+      // Fault injection: die the hard way, as a native crash or OOM would.
+      if (init.faultInjection) process.exit(70);
       break;
     case 'hang':
-      // Test hook: block the thread for `ms` (a stuck native call).
-      {
+      // Fault injection: block the thread for `ms` (a stuck native call).
+      if (init.faultInjection) {
         const until = Date.now() + msg.ms;
         while (Date.now() < until) {
           /* busy */

@@ -32,6 +32,8 @@ export interface RedisTransportOptions {
   queueName?: string;
   /** How often a waiting job's position is looked up (ms). */
   positionPollMs?: number;
+  /** The worker's local client (default: {@link createInferenceClient}); tests pass a fault-injecting double. */
+  createLocalClient?: (config: Config) => Promise<WorkerInferenceClient>;
 }
 
 function connect(config: Config): Redis {
@@ -189,7 +191,7 @@ export interface RedisInferenceWorker {
  */
 export async function startRedisInferenceWorker(config: Config, opts: RedisTransportOptions = {}): Promise<RedisInferenceWorker> {
   const name = opts.queueName ?? DEFAULT_QUEUE;
-  const local = await createInferenceClient({ ...config, INFERENCE_TRANSPORT: 'inprocess' });
+  const local = await (opts.createLocalClient ?? createInferenceClient)({ ...config, INFERENCE_TRANSPORT: 'inprocess' });
   const redis = connect(config);
   const publishVersions = async (): Promise<void> => {
     const v = await local.modelVersions();

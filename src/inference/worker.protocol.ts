@@ -10,6 +10,8 @@ export interface WorkerInit {
   config: Config;
   modelFile?: string;
   modelOverrides?: MetadataOverrides;
+  /** Obey the `crash` and `hang` control messages (test doubles only; see ClientOptions.faultInjection). */
+  faultInjection?: boolean;
 }
 
 type PostedError = SerializedInferenceError | SerializedOtherError;
@@ -17,6 +19,7 @@ type PostedError = SerializedInferenceError | SerializedOtherError;
 export type ToWorker =
   | { type: 'job'; id: number; image: ArrayBuffer; opts: JobOptions }
   | { type: 'versions'; id: number }
+  // Fault injection, obeyed only when the worker was started with `faultInjection`:
   | { type: 'crash' }
   | { type: 'hang'; ms: number }
   /**

@@ -6,6 +6,7 @@ import { createInferenceClient, WorkerInferenceClient } from '../../src/inferenc
 import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
 import { astronautPng } from './sample-images.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
+import { createFaultInjectingClient, FaultInjectingClient } from '../helpers/fault-injection.ts';
 
 let models: TestModels;
 
@@ -96,9 +97,9 @@ describe('createInferenceClient', () => {
 
 describe('WorkerInferenceClient queueing', () => {
   it('refuses work at once with QUEUE_FULL when the queue is full, reports positions, and drains', async () => {
-    const sut = await createInferenceClient(cfg({ QUEUE_MAX: '3', BATCH_MAX_SIZE: '1', BATCH_MAX_WAIT_MS: '0' }));
+    const sut = await createFaultInjectingClient(cfg({ QUEUE_MAX: '3', BATCH_MAX_SIZE: '1', BATCH_MAX_WAIT_MS: '0' }));
     try {
-      sut.hangWorkerForTest(400); // the worker is busy: jobs stay queued for a while
+      sut.hangWorker(400); // the worker is busy: jobs stay queued for a while
       const positions: number[][] = [[], [], []];
       const jobs = [0, 1, 2].map((i) => sut.translate(astronautPng(), { direction: 'a2b', onQueuePosition: (p) => positions[i].push(p) }));
       expect(sut.queueDepth()).toBe(3);
@@ -120,9 +121,9 @@ describe('WorkerInferenceClient queueing', () => {
   });
 
   it('fails a job that takes longer than JOB_TIMEOUT_MS with TIMEOUT, and keeps serving', async () => {
-    const sut = await createInferenceClient(cfg({ JOB_TIMEOUT_MS: '300' }));
+    const sut = await createFaultInjectingClient(cfg({ JOB_TIMEOUT_MS: '300' }));
     try {
-      sut.hangWorkerForTest(800);
+      sut.hangWorker(800);
       const err = await rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
       expect(err.code).toBe('TIMEOUT');
       expect(err.details.timeoutMs).toBe(300);
@@ -135,9 +136,9 @@ describe('WorkerInferenceClient queueing', () => {
   });
 
   it('fails a job with ABORTED when its signal fires while queued', async () => {
-    const sut = await createInferenceClient(cfg({ BATCH_MAX_SIZE: '1' }));
+    const sut = await createFaultInjectingClient(cfg({ BATCH_MAX_SIZE: '1' }));
     try {
-      sut.hangWorkerForTest(300);
+      sut.hangWorker(300);
       const ac = new AbortController();
       const first = sut.translate(astronautPng(), { direction: 'a2b' });
       const second = sut.translate(astronautPng(), { direction: 'a2b', signal: ac.signal });
@@ -154,9 +155,9 @@ describe('WorkerInferenceClient queueing', () => {
   });
 
   it('keeps the main thread responsive while the worker is blocked', async () => {
-    const sut = await createInferenceClient(cfg());
+    const sut = await createFaultInjectingClient(cfg());
     try {
-      sut.hangWorkerForTest(500);
+      sut.hangWorker(500);
       const job = sut.translate(astronautPng(), { direction: 'a2b' });
       const t = performance.now();
       await new Promise((r) => setTimeout(r, 20));
@@ -170,11 +171,11 @@ describe('WorkerInferenceClient queueing', () => {
 
 describe('WorkerInferenceClient worker restarts', () => {
   it('fails in-flight jobs with WORKER_CRASHED when the worker dies, restarts it, and serves the next job', async () => {
-    const sut = await createInferenceClient(cfg({ BATCH_MAX_SIZE: '2' }));
+    const sut = await createFaultInjectingClient(cfg({ BATCH_MAX_SIZE: '2' }));
     try {
-      sut.hangWorkerForTest(200);
+      sut.hangWorker(200);
       const inFlight = [sut.translate(astronautPng(), { direction: 'a2b' }), sut.translate(astronautPng(), { direction: 'a2b' })];
-      sut.crashWorkerForTest();
+      sut.crashWorker();
       for (const p of inFlight) {
         const err = await rejectionOf(p);
         expect(err.code).toBe('WORKER_CRASHED');
@@ -190,12 +191,12 @@ describe('WorkerInferenceClient worker restarts', () => {
   });
 
   it('keeps queued (not yet running) jobs across a restart and runs them on the new worker', async () => {
-    const sut = await createInferenceClient(cfg({ BATCH_MAX_SIZE: '1' }));
+    const sut = await createFaultInjectingClient(cfg({ BATCH_MAX_SIZE: '1' }));
     try {
-      sut.hangWorkerForTest(200);
+      sut.hangWorker(200);
       const running = sut.translate(astronautPng(), { direction: 'a2b' });
       const queued = sut.translate(astronautPng(), { direction: 'a2b' });
-      sut.crashWorkerForTest();
+      sut.crashWorker();
       expect((await rejectionOf(running)).code).toBe('WORKER_CRASHED');
       expect((await queued).facesFound).toBe(1);
     } finally {
@@ -206,8 +207,8 @@ describe('WorkerInferenceClient worker restarts', () => {
 
 describe('WorkerInferenceClient close', () => {
   it('rejects queued work with ABORTED and refuses new work', async () => {
-    const sut = await createInferenceClient(cfg({ BATCH_MAX_SIZE: '1' }));
-    sut.hangWorkerForTest(200);
+    const sut = await createFaultInjectingClient(cfg({ BATCH_MAX_SIZE: '1' }));
+    sut.hangWorker(200);
     const a = rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
     const b = rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' }));
     await sut.close();
@@ -217,7 +218,7 @@ describe('WorkerInferenceClient close', () => {
   });
 
   it('settles running jobs and pending calls with ABORTED before it resolves, and lets the worker exit by itself', async () => {
-    const sut = await createInferenceClient(cfg({ BATCH_MAX_SIZE: '2' }));
+    const sut = await createFaultInjectingClient(cfg({ BATCH_MAX_SIZE: '2' }));
     const order: string[] = [];
     const jobs = [0, 1, 2].map((i) =>
       rejectionOf(sut.translate(astronautPng(), { direction: 'a2b' })).then((e) => {
@@ -241,9 +242,9 @@ describe('WorkerInferenceClient close', () => {
   });
 
   it('terminates a worker that does not shut down within closeGraceMs, as a last resort', async () => {
-    const sut = new WorkerInferenceClient(cfg(), { closeGraceMs: 300 });
+    const sut = new FaultInjectingClient(cfg(), { closeGraceMs: 300 });
     await sut.start();
-    sut.hangWorkerForTest(5_000); // the worker cannot even read the close message
+    sut.hangWorker(5_000); // the worker cannot even read the close message
     const t = performance.now();
     await sut.close();
     const ms = performance.now() - t;

@@ -35,6 +35,7 @@ const CHILD = `
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '${src('config.ts')}';
 import { WorkerInferenceClient } from '${src('inference/inference.client.ts')}';
+import { FaultInjectingClient } from '${pathToFileURL(path.join(repoRoot, 'test/helpers/fault-injection.ts')).href}';
 
 const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', MODELS_DIR: process.env.CLOSE_TEST_MODELS, ORT_PROVIDERS: 'cpu', BATCH_MAX_SIZE: '1', QUEUE_MAX: '2' });
 const image = readFileSync(process.env.CLOSE_TEST_IMAGE);
@@ -74,9 +75,10 @@ async function closeWhileStarting(delay) {
 }
 
 async function closeWhileRestarting(delay) {
-  const client = await started();
+  const client = new FaultInjectingClient(config);
+  await client.start();
   const jobs = [outcome(client.translate(image, { direction: 'a2b' }))];
-  client.crashWorkerForTest();
+  client.crashWorker();
   await closeAfter('close-while-restarting', client, delay, jobs);
 }
 

@@ -9,6 +9,7 @@ import { createInferenceClient } from '../../src/inference/index.ts';
 import { createRedisInferenceClient, type RedisInferenceClient, type RedisInferenceWorker, startRedisInferenceWorker } from '../../src/inference/redis.transport.ts';
 import { exportedTestModels, installModel, tempModelsDir, type TestModels } from '../helpers/models.ts';
 import { astronautPng } from './sample-images.ts';
+import { createFaultInjectingClient, type FaultInjectingClient } from '../helpers/fault-injection.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
 
 /** Real Redis at 127.0.0.1:6379 when it is running; the suite is skipped where it is absent. */
@@ -73,10 +74,14 @@ describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
   describe('with a worker consuming the queue', () => {
     const queueName = `webtoon-test-${randomUUID()}`;
     let worker: RedisInferenceWorker;
+    let local: FaultInjectingClient;
     let sut: RedisInferenceClient;
     beforeAll(async () => {
       const c = cfg({ BATCH_MAX_SIZE: '4', BATCH_MAX_WAIT_MS: '30' });
-      worker = await startRedisInferenceWorker(c, { queueName });
+      worker = await startRedisInferenceWorker(c, {
+        queueName,
+        createLocalClient: async (config) => (local = await createFaultInjectingClient(config)),
+      });
       sut = await createRedisInferenceClient(c, { queueName, positionPollMs: 100 });
     });
     afterAll(async () => {
@@ -110,10 +115,10 @@ describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
     });
 
     it('retries a job whose worker thread crashed, and the retry succeeds', async () => {
-      worker.local.hangWorkerForTest(300);
+      local.hangWorker(300);
       const job = sut.translate(astronautPng(), { direction: 'a2b' });
       await new Promise((r) => setTimeout(r, 150)); // picked up by the consumer, stuck behind the hang
-      worker.local.crashWorkerForTest();
+      local.crashWorker();
       const r = await job;
       expect(r.facesFound).toBe(1);
       expect(worker.local.restarts).toBe(1);
