@@ -203,3 +203,20 @@ export async function migrateDatabase(handle: DatabaseHandle, migrationsFolder =
     throw new DatabaseError('DB_MIGRATE_FAILED', `migrating ${handle.location} failed: ${(err as Error).message}`, { location: handle.location }, { cause: err });
   }
 }
+
+/**
+ * "Open, migrate, close", written once: open the configured database, apply the migrations, run
+ * `fn`, and always close the handle (also when `fn` or the migration throws).
+ */
+export async function withMigratedDatabase<T>(
+  cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'pgliteDir'>,
+  fn: (handle: DatabaseHandle, migrated: MigrateResult) => Promise<T>,
+): Promise<T> {
+  const handle = await openDatabaseFromConfig(cfg);
+  try {
+    const migrated = await migrateDatabase(handle);
+    return await fn(handle, migrated);
+  } finally {
+    await handle.close();
+  }
+}

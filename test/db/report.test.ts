@@ -6,12 +6,12 @@ import {
   computeReport,
   oversamplingFactor,
   oversamplingFactors,
-  parseSince,
   ReportError,
   type RebalancingReport,
   type ReportRow,
   type VersionCounts,
 } from '../../src/db/report.ts';
+import { parseSince } from '../../src/cli/parse-since.ts';
 import { dbTargets, useTestDatabase } from '../helpers/databases.ts';
 import { seedReportHistory } from './report-seed.ts';
 

@@ -12,14 +12,10 @@ export default function register(program: Command): void {
     .description('apply pending SQL migrations from migrations/ (the bot and the worker also do this at start)')
     .action(async () => {
       const { config } = await import('../../config.ts');
-      const { migrateDatabase, openDatabaseFromConfig } = await import('../../db/client.ts');
-      const handle = await openDatabaseFromConfig(config());
-      try {
-        const res = await migrateDatabase(handle);
+      const { withMigratedDatabase } = await import('../../db/client.ts');
+      await withMigratedDatabase(config(), async (handle, res) => {
         process.stdout.write(`${handle.kind} ${handle.location}: ${res.applied} migration(s) applied, ${res.available} in total, up to date\n`);
-      } finally {
-        await handle.close();
-      }
+      });
     });
 
   db.command('forget-user')
@@ -27,15 +23,11 @@ export default function register(program: Command): void {
     .argument('<userId>', 'Discord user id')
     .action(async (userId: string) => {
       const { config } = await import('../../config.ts');
-      const { migrateDatabase, openDatabaseFromConfig } = await import('../../db/client.ts');
+      const { withMigratedDatabase } = await import('../../db/client.ts');
       const { FeedbackService } = await import('../../db/feedback.service.ts');
-      const handle = await openDatabaseFromConfig(config());
-      try {
-        await migrateDatabase(handle);
+      await withMigratedDatabase(config(), async (handle) => {
         const res = await new FeedbackService(handle).forgetUser(userId);
         process.stdout.write(`${JSON.stringify(res)}\n`);
-      } finally {
-        await handle.close();
-      }
+      });
     });
 }

@@ -97,7 +97,8 @@ export default function register(program: Command): void {
         reported = Object.entries(factorsFromFlag).map(([attribute, factor]) => ({ attribute: attribute as never, reports: null, reportRate: null, factor: factor as number }));
         provenance = { source: '--factors' };
       } else {
-        const { parseSince, buildReport, OVERSAMPLING_FORMULA } = await import('../../db/report.ts');
+        const { buildReport, OVERSAMPLING_FORMULA } = await import('../../db/report.ts');
+        const { parseSince } = await import('../parse-since.ts');
         let since: Date | undefined;
         try {
           since = flags.since === undefined ? undefined : parseSince(flags.since);
@@ -105,17 +106,11 @@ export default function register(program: Command): void {
           throw new UsageError(`--since: ${(err as Error).message.replace(/^since: /, '')}`);
         }
         const { config } = await import('../../config.ts');
-        const { migrateDatabase, openDatabaseFromConfig } = await import('../../db/client.ts');
-        const handle = await openDatabaseFromConfig(config());
-        try {
-          await migrateDatabase(handle);
-          const report = await buildReport(handle, { since, direction: flags.direction, modelVersion: flags.modelVersion });
-          const ranked = report.ranking.filter((r) => r.direction === flags.direction);
-          reported = ranked.map((r) => ({ attribute: r.attribute, reports: r.reports, reportRate: r.reportRate, factor: r.oversamplingFactor }));
-          provenance = { source: 'report', formula: OVERSAMPLING_FORMULA, modelVersion: ranked[0]?.modelVersion ?? flags.modelVersion ?? null, since: since?.toISOString() ?? null, generatedAt: report.generatedAt };
-        } finally {
-          await handle.close();
-        }
+        const { withMigratedDatabase } = await import('../../db/client.ts');
+        const report = await withMigratedDatabase(config(), (handle) => buildReport(handle, { since, direction: flags.direction, modelVersion: flags.modelVersion }));
+        const ranked = report.ranking.filter((r) => r.direction === flags.direction);
+        reported = ranked.map((r) => ({ attribute: r.attribute, reports: r.reports, reportRate: r.reportRate, factor: r.oversamplingFactor }));
+        provenance = { source: 'report', formula: OVERSAMPLING_FORMULA, modelVersion: ranked[0]?.modelVersion ?? flags.modelVersion ?? null, since: since?.toISOString() ?? null, generatedAt: report.generatedAt };
       }
       const factors = Object.fromEntries(reported.filter((r) => r.factor > 1).map((r) => [r.attribute, r.factor]));
       const result = computeSamplingWeights(domain, files, labels, factors, { ...provenance, direction: flags.direction, tags: tagSource });

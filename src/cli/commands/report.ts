@@ -42,7 +42,8 @@ export default function register(program: Command): void {
     .option('--chart <file.png>', 'also write the report rates as a bar chart PNG')
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: ReportFlags) => {
-      const { parseSince, buildReport } = await import('../../db/report.ts');
+      const { parseSince } = await import('../parse-since.ts');
+      const { buildReport } = await import('../../db/report.ts');
       let since: Date | undefined;
       try {
         since = flags.since === undefined ? undefined : parseSince(flags.since);
@@ -53,16 +54,9 @@ export default function register(program: Command): void {
       if (flags.chart !== undefined && !/\.png$/i.test(flags.chart)) throw new UsageError(`--chart: expected a file name ending in .png, received ${JSON.stringify(flags.chart)}`);
 
       const { config } = await import('../../config.ts');
-      const { migrateDatabase, openDatabaseFromConfig } = await import('../../db/client.ts');
+      const { withMigratedDatabase } = await import('../../db/client.ts');
       const { formatReport } = await import('../../db/report-format.ts');
-      const handle = await openDatabaseFromConfig(config());
-      let report;
-      try {
-        await migrateDatabase(handle);
-        report = await buildReport(handle, { since, direction: flags.direction, modelVersion: flags.modelVersion });
-      } finally {
-        await handle.close();
-      }
+      const report = await withMigratedDatabase(config(), (handle) => buildReport(handle, { since, direction: flags.direction, modelVersion: flags.modelVersion }));
       process.stdout.write(formatReport(report, flags.format));
       if (flags.chart !== undefined) {
         const { writeFile } = await import('node:fs/promises');
