@@ -74,8 +74,21 @@ export class CheckpointError extends AppError<CheckpointErrorCode> {}
 
 export type RebalanceErrorCode = 'LABELS_INVALID' | 'UNKNOWN_ATTRIBUTE' | 'FACTORS_INVALID' | 'NO_LABELLED_IMAGE';
 
-/** A labels or factors input could not be used; nothing was written. */
+/** A labels, manifest or factors input could not be used; nothing was written. */
 export class RebalanceError extends AppError<RebalanceErrorCode> {}
 
 /** A requested backend could not be activated. */
 export class BackendError extends AppError<'BACKEND_UNAVAILABLE' | 'UNKNOWN_BACKEND'> {}
+
+/** Errors of the dataset tools (`webtoon dataset build|tag|stats`), raised before anything is written. */
+export type DatasetErrorCode =
+  | 'INPUT_MISSING' // a folder or file named on the command line does not exist
+  | 'INPUT_EMPTY' // a folder or manifest holds no image / no entry
+  | 'OPTION_INVALID' // an option value is out of range
+  | 'MANIFEST_INVALID' // a manifest line is not a valid entry
+  | 'TAGS_INVALID' // a tags CSV / attribute file is malformed
+  | 'UNKNOWN_ATTRIBUTE' // a tag names an attribute outside the shared vocabulary
+  | 'NO_MATCH'; // no row of a tags source matched any manifest entry
+
+/** A dataset command refused its input; nothing was written. */
+export class DatasetError extends AppError<DatasetErrorCode> {}

@@ -5,6 +5,7 @@ import { ATTRIBUTES } from '../../src/shared/attributes.ts';
 import { computeReport, type RebalancingReport, type ReportInput } from '../../src/db/report.ts';
 import { renderReportChart, reportChartSpec } from '../../src/db/report-chart.ts';
 import { formatReport } from '../../src/db/report-format.ts';
+import { parse } from 'csv-parse/sync';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 
@@ -26,32 +27,9 @@ const input: ReportInput = {
 const report = computeReport(input, {}, NOW);
 const empty = computeReport({ versions: [], attributes: [] }, {}, NOW);
 
-/** Parse CSV (RFC 4180: quoted cells with doubled quotes; no newlines inside cells here). */
+/** Parse CSV with csv-parse, the library every CSV reader of this project uses (RFC 4180 quoting). */
 function parseCsv(text: string): string[][] {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((line) => {
-      const cells: string[] = [];
-      let cell = '';
-      let quoted = false;
-      for (let i = 0; i < line.length; i++) {
-        const ch = line[i];
-        if (quoted) {
-          if (ch === '"' && line[i + 1] === '"') {
-            cell += '"';
-            i++;
-          } else if (ch === '"') quoted = false;
-          else cell += ch;
-        } else if (ch === '"') quoted = true;
-        else if (ch === ',') {
-          cells.push(cell);
-          cell = '';
-        } else cell += ch;
-      }
-      cells.push(cell);
-      return cells;
-    });
+  return parse(text) as string[][];
 }
 
 describe('formatReport', () => {

@@ -43,6 +43,22 @@ describe('parseLabels', () => {
     expectRebalanceError(() => parseLabels('path,attributes\ntrainB/a.png,glases', 'l.csv'), 'UNKNOWN_ATTRIBUTE', 'l.csv line 2: unknown attribute "glases"');
   });
 
+  it('reads quoted fields: "trainB/img3.png","glasses" is the image trainB/img3.png with glasses (issue 15)', () => {
+    const sut = parseLabels('path,attributes\n"trainB/img3.png","glasses"\n"trainB/a, b.png","gender=male;glasses"\n', 'labels.csv');
+    expect(sut.get('trainB/img3.png')).toEqual(['glasses']);
+    expect(sut.get('trainB/a, b.png')).toEqual(['gender=male', 'glasses']);
+    expect(sut.size).toBe(2);
+  });
+
+  it('reads a spreadsheet export: BOM, CRLF and a quoted comma-separated tag list', () => {
+    const sut = parseLabels('\ufeffpath,attributes\r\ntrainB/a.png,"glasses, hands"\r\n', 'labels.csv');
+    expect(sut.get('trainB/a.png')).toEqual(['glasses', 'hands']);
+  });
+
+  it('refuses malformed CSV (an unclosed quote) naming the file', () => {
+    expectRebalanceError(() => parseLabels('path,attributes\n"trainB/a.png,glasses\n', 'l.csv'), 'LABELS_INVALID', 'l.csv: not valid CSV');
+  });
+
   it('refuses a CSV without the header, bad JSON, and a non-list JSON value', () => {
     expectRebalanceError(() => parseLabels('trainB/a.png,glasses', 'l.csv'), 'LABELS_INVALID', 'header "path,attributes"');
     expectRebalanceError(() => parseLabels('{nope', 'l.json'), 'LABELS_INVALID', 'not valid JSON');
@@ -89,7 +105,7 @@ describe('computeSamplingWeights', () => {
   });
 });
 
-describe('webtoon dataset weights', () => {
+describe('webtoon rebalance --labels (the former dataset weights)', () => {
   const data = path.join(tmp, 'dataset');
   for (const split of ['trainA', 'trainB/men']) mkdirSync(path.join(data, split), { recursive: true });
   // one-pixel images are enough: the tool only lists files
@@ -101,8 +117,8 @@ describe('webtoon dataset weights', () => {
 
   it('writes the weights file from --factors and the trainer can read it', async () => {
     const out = path.join(tmp, 'w-factors.json');
-    const { stdout } = await run(process.execPath, [bin, 'dataset', 'weights', '--data', data, '--labels', labelsFile, '-d', 'a2b', '--factors', 'gender=2.5', '-o', out], { env: env() });
-    expect(stdout).toContain('domain B, 3 images, 2 labelled, 1 reweighted');
+    const { stdout } = await run(process.execPath, [bin, 'rebalance', '--data', data, '--labels', labelsFile, '-d', 'a2b', '--factors', 'gender=2.5', '-o', out], { env: env() });
+    expect(stdout).toContain('3 webtoon images in trainB/, 2 tagged, 1 reweighted');
     const written = JSON.parse(readFileSync(out, 'utf8'));
     expect(written).toMatchObject({ domain: 'B', default: 1, weights: { 'trainB/men/m1.png': 2.5 } });
     const { loadSamplingWeights } = await import('../../src/training/data/sampler.ts');
@@ -132,7 +148,7 @@ describe('webtoon dataset weights', () => {
       await handle.close();
     }
     const out = path.join(tmp, 'w-report.json');
-    const { stdout } = await run(process.execPath, [bin, 'dataset', 'weights', '--data', data, '--labels', labelsFile, '-d', 'a2b', '-o', out, '--json'], { env: env({ DATA_DIR: dbDir }) });
+    const { stdout } = await run(process.execPath, [bin, 'rebalance', '--data', data, '--labels', labelsFile, '-d', 'a2b', '-o', out, '--json'], { env: env({ DATA_DIR: dbDir }) });
     const summary = JSON.parse(stdout);
     // gender: 4 reports / 8 generations = 0.5; baseline = (0.5 + 0.125)/12 → factor capped at 4; glasses has < 3 reports → 1
     expect(summary.factors).toEqual({ gender: 4 });
@@ -145,7 +161,7 @@ describe('webtoon dataset weights', () => {
     const bad = path.join(tmp, 'bad.csv');
     writeFileSync(bad, 'path,attributes\ntrainB/w1.png,wings\n');
     const out = path.join(tmp, 'never.json');
-    const err = await run(process.execPath, [bin, 'dataset', 'weights', '--data', data, '--labels', bad, '-d', 'a2b', '--factors', 'gender=2', '-o', out], { env: env() }).catch((e) => e);
+    const err = await run(process.execPath, [bin, 'rebalance', '--data', data, '--labels', bad, '-d', 'a2b', '--factors', 'gender=2', '-o', out], { env: env() }).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toContain('RebalanceError[UNKNOWN_ATTRIBUTE]');
     expect(existsSync(out)).toBe(false);
@@ -154,7 +170,7 @@ describe('webtoon dataset weights', () => {
   it('refuses to overwrite an existing file without --force', async () => {
     const out = path.join(tmp, 'exists.json');
     writeFileSync(out, '{}');
-    const err = await run(process.execPath, [bin, 'dataset', 'weights', '--data', data, '--labels', labelsFile, '-d', 'a2b', '--factors', 'gender=2', '-o', out], { env: env() }).catch((e) => e);
+    const err = await run(process.execPath, [bin, 'rebalance', '--data', data, '--labels', labelsFile, '-d', 'a2b', '--factors', 'gender=2', '-o', out], { env: env() }).catch((e) => e);
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('--force');
     expect(readFileSync(out, 'utf8')).toBe('{}');

@@ -83,3 +83,16 @@ export async function manifestHash(ds: Dataset): Promise<string> {
   }
   return h.digest('hex');
 }
+
+/**
+ * The identity of one training split for sampling-weights files: sha256 over each image's relative
+ * path and size, in sorted order. Adding, removing or replacing an image changes it; re-tagging does not.
+ */
+export async function domainFingerprint(ds: Dataset, split: 'trainA' | 'trainB'): Promise<string> {
+  const h = createHash('sha256');
+  for (const rel of ds.files[split]) {
+    const s = await stat(path.join(ds.root, rel));
+    h.update(`${rel}\t${s.size}\n`);
+  }
+  return h.digest('hex');
+}

@@ -1,28 +1,44 @@
 /**
- * Rebalancing: turn the feedback report's per-attribute oversampling factors into the per-image
- * sampling-weights file that `webtoon train --sampling-weights` reads. This is the step that closes the
- * loop report → sampling weights → retrain.
+ * Rebalancing: turn the feedback report's per-attribute oversampling factors and the target domain's
+ * image tags into the per-image sampling-weights file that `webtoon train --sampling-weights` reads,
+ * and into a plan in plain words. This is the step that closes the loop report → weights → retrain.
  *
- * Input: a labels file saying which attributes each target-domain training image carries (the operator
- * labels rare attributes — glasses, men, hands — once; the report cannot know which image shows what).
- * Rule: weight(image) = max(1, max over its attributes of factor(attribute)). The maximum, not the
- * product, so an image with two rare attributes is not oversampled past the report's own cap.
+ * Which images carry an attribute (and so get its factor):
+ * - a presence tag (`glasses`, `hands`, or the bare id `gender` of the older labels files) carries it;
+ * - for a valued attribute (`gender=male`, `age=young`) the images with a RARER value carry it: a value
+ *   whose share among the images tagged with that attribute is below an even share (1 / number of
+ *   values seen). The seed's webtoon set had 1,088 women and 298 men: men are the rarer value, and
+ *   oversampling them is what stops gender from flipping.
+ * Rule: weight(image) = max(1, max over the attributes it carries of factor(attribute)). The maximum,
+ * not the product, so an image with two rare attributes is not oversampled past the report's own cap.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ATTRIBUTE_IDS, isAttributeId, type AttributeId } from '../../shared/attributes.ts';
+import { LabelsCsvError, parseLabelsCsv } from './labels-csv.ts';
+import { describeTagProblem, formatTag, isTagProblem, parseTag, tagsOf } from './tags.ts';
 import { RebalanceError } from '../training.errors.ts';
 
+export { RebalanceError };
 
-/** Attributes per image, keyed by the image path relative to the dataset dir (`trainB/x.png`). */
-export type ImageLabels = Map<string, AttributeId[]>;
+/** Tags per image (`glasses`, `gender=male`), keyed by the image path relative to the dataset dir (`trainB/x.png`). */
+export type ImageLabels = Map<string, string[]>;
 export type AttributeFactors = Partial<Record<AttributeId, number>>;
+
+/** What dataset a weights file was made for: the trainer refuses it for any other. */
+export interface WeightsDatasetStamp {
+  split: 'trainA' | 'trainB';
+  images: number;
+  /** {@link domainFingerprint} of the split when the file was written. */
+  fingerprint: string;
+}
 
 /** The file `webtoon train --sampling-weights` reads. */
 export interface SamplingWeightsFile {
   domain: 'A' | 'B';
   default: 1;
   weights: Record<string, number>;
+  dataset?: WeightsDatasetStamp;
   /** Where the factors came from and how they were applied; ignored by the trainer. */
   provenance: Record<string, unknown>;
 }
@@ -30,7 +46,12 @@ export interface SamplingWeightsFile {
 export interface AttributeBalance {
   attribute: AttributeId;
   factor: number;
+  /** Images that carry the attribute (see the module header). */
   images: number;
+  /** For a valued attribute, the rarer values whose images carry it (e.g. ['male']). */
+  rareValues: string[];
+  /** Values seen with their image counts, for valued attributes. */
+  values: Record<string, number>;
   /** Share of draws that show the attribute, before and after weighting. */
   shareBefore: number;
   shareAfter: number;
@@ -47,20 +68,22 @@ export interface RebalanceResult {
 
 const normalise = (p: string): string => p.trim().replace(/\\/g, '/').replace(/^(\.\/)+/, '');
 
-function parseAttributeList(raw: string[], where: string): AttributeId[] {
-  const out: AttributeId[] = [];
+function parseTagList(raw: string[], where: string): string[] {
+  const out: string[] = [];
   for (const a of raw.map((s) => s.trim()).filter(Boolean)) {
-    if (!isAttributeId(a)) {
-      throw new RebalanceError('UNKNOWN_ATTRIBUTE', `${where}: unknown attribute "${a}"; expected one of ${ATTRIBUTE_IDS.join(', ')}`, { attribute: a });
+    const t = parseTag(a);
+    if (isTagProblem(t)) {
+      throw new RebalanceError(t.kind === 'unknown-attribute' ? 'UNKNOWN_ATTRIBUTE' : 'LABELS_INVALID', `${where}: ${describeTagProblem(t)}`, { tag: a });
     }
-    if (!out.includes(a)) out.push(a);
+    const text = formatTag(t);
+    if (!out.includes(text)) out.push(text);
   }
   return out;
 }
 
 /**
- * Parse a labels file: JSON `{ "trainB/x.png": ["glasses", "gender"] }`, or CSV with a header
- * `path,attributes` and attributes separated by `;` (`trainB/x.png,glasses;gender`).
+ * Parse a labels file: JSON `{ "trainB/x.png": ["glasses", "gender=male"] }`, or CSV with a header
+ * `path,attributes` (csv-parse: quoted fields work) and tags separated by `;`.
  * @throws {RebalanceError} LABELS_INVALID / UNKNOWN_ATTRIBUTE naming the line or key.
  */
 export function parseLabels(text: string, fileName: string): ImageLabels {
@@ -79,24 +102,16 @@ export function parseLabels(text: string, fileName: string): ImageLabels {
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
         throw new RebalanceError('LABELS_INVALID', `${fileName}: "${key}" must map to a list of attribute ids`, { file: fileName, path: key });
       }
-      labels.set(normalise(key), parseAttributeList(value, `${fileName}: "${key}"`));
+      labels.set(normalise(key), parseTagList(value, `${fileName}: "${key}"`));
     }
     return labels;
   }
-  const lines = text.split(/\r?\n/);
-  const header = lines[0]?.trim().toLowerCase().replace(/\s/g, '');
-  if (header !== 'path,attributes') {
-    throw new RebalanceError('LABELS_INVALID', `${fileName}: a CSV labels file starts with the header "path,attributes"`, { file: fileName, header: lines[0] ?? '' });
+  try {
+    for (const row of parseLabelsCsv(text, fileName)) labels.set(normalise(row.path), row.tags);
+  } catch (err) {
+    if (!(err instanceof LabelsCsvError)) throw err;
+    throw new RebalanceError(err.kind === 'unknown-attribute' ? 'UNKNOWN_ATTRIBUTE' : 'LABELS_INVALID', err.message, { file: fileName, line: err.line, attribute: err.attribute });
   }
-  lines.slice(1).forEach((line, i) => {
-    if (line.trim() === '') return;
-    const comma = line.indexOf(',');
-    if (comma < 0) {
-      throw new RebalanceError('LABELS_INVALID', `${fileName} line ${i + 2}: expected "path,attr1;attr2"`, { file: fileName, line: i + 2 });
-    }
-    const p = normalise(line.slice(0, comma));
-    labels.set(p, parseAttributeList(line.slice(comma + 1).split(';'), `${fileName} line ${i + 2}`));
-  });
   return labels;
 }
 
@@ -112,15 +127,42 @@ export function parseFactors(text: string): AttributeFactors {
     if (rest.length > 0 || value === undefined || !Number.isFinite(n) || n < 1) {
       throw new RebalanceError('FACTORS_INVALID', `--factors: expected attribute=factor with factor >= 1, received "${part}"`, { part });
     }
-    const [id] = parseAttributeList([name], '--factors');
-    if (id) factors[id] = n;
+    if (!isAttributeId(name.trim())) {
+      throw new RebalanceError('UNKNOWN_ATTRIBUTE', `--factors: unknown attribute "${name.trim()}"; expected one of ${ATTRIBUTE_IDS.join(', ')}`, { attribute: name });
+    }
+    factors[name.trim() as AttributeId] = n;
   }
   return factors;
 }
 
 /**
+ * The images among `files` that carry `attribute` (see the module header), and for a valued
+ * attribute the counts per value and which values are the rarer ones.
+ */
+export function carriersOf(attribute: AttributeId, files: readonly string[], labels: ImageLabels): { carriers: Set<string>; values: Record<string, number>; rareValues: string[] } {
+  const carriers = new Set<string>();
+  const values: Record<string, number> = {};
+  const valueOf = new Map<string, string>();
+  for (const f of files) {
+    const tags = tagsOf(labels.get(f) ?? [], attribute);
+    if (tags.some((t) => t.value === undefined)) carriers.add(f);
+    const valued = tags.find((t) => t.value !== undefined);
+    if (valued?.value) {
+      values[valued.value] = (values[valued.value] ?? 0) + 1;
+      valueOf.set(f, valued.value);
+    }
+  }
+  const kinds = Object.keys(values);
+  const tagged = Object.values(values).reduce((s, n) => s + n, 0);
+  const rareValues = kinds.length < 2 ? [] : kinds.filter((v) => values[v] / tagged < 1 / kinds.length).sort();
+  for (const [f, v] of valueOf) if (rareValues.includes(v)) carriers.add(f);
+  return { carriers, values, rareValues };
+}
+
+/**
  * Per-image weights for one domain's training images.
  * @param files - the domain's training images, relative to the dataset dir (as `scanDataset` lists them).
+ * @throws {RebalanceError} NO_LABELLED_IMAGE when no tagged path is a training image of the domain.
  */
 export function computeSamplingWeights(
   domain: 'A' | 'B',
@@ -131,40 +173,44 @@ export function computeSamplingWeights(
 ): RebalanceResult {
   const known = new Set(files);
   const unknownPaths = [...labels.keys()].filter((p) => !known.has(p));
-  const weights: Record<string, number> = {};
-  let total = 0;
-  const weightOf = new Map<string, number>();
-  for (const f of files) {
-    const attrs = labels.get(f) ?? [];
-    const w = Math.max(1, ...attrs.map((a) => factors[a] ?? 1));
-    weightOf.set(f, w);
-    total += w;
-    if (w !== 1) weights[f] = w;
-  }
   const labelledImages = files.filter((f) => labels.has(f)).length;
   if (labelledImages === 0) {
     throw new RebalanceError(
       'NO_LABELLED_IMAGE',
-      `none of the labelled paths is a training image of domain ${domain} (train${domain}/...); check the paths are relative to the dataset dir`,
+      `none of the tagged paths is a training image of domain ${domain} (train${domain}/...); check the paths are relative to the dataset dir`,
       { domain, unknownPaths: unknownPaths.slice(0, 5) },
     );
   }
+  const carried = new Map<AttributeId, ReturnType<typeof carriersOf>>();
+  for (const attribute of ATTRIBUTE_IDS) carried.set(attribute, carriersOf(attribute, files, labels));
+  const weights: Record<string, number> = {};
+  const weightOf = new Map<string, number>();
+  let total = 0;
+  for (const f of files) {
+    let w = 1;
+    for (const [attribute, c] of carried) if (c.carriers.has(f)) w = Math.max(w, factors[attribute] ?? 1);
+    weightOf.set(f, w);
+    total += w;
+    if (w !== 1) weights[f] = w;
+  }
   const balance: AttributeBalance[] = [];
   for (const attribute of ATTRIBUTE_IDS) {
-    const carrying = files.filter((f) => labels.get(f)?.includes(attribute));
-    if (carrying.length === 0 && factors[attribute] === undefined) continue;
-    const after = carrying.reduce((s, f) => s + (weightOf.get(f) ?? 1), 0);
+    const c = carried.get(attribute)!;
+    if (c.carriers.size === 0 && Object.keys(c.values).length === 0 && factors[attribute] === undefined) continue;
+    const after = [...c.carriers].reduce((s, f) => s + (weightOf.get(f) ?? 1), 0);
     balance.push({
       attribute,
       factor: factors[attribute] ?? 1,
-      images: carrying.length,
-      shareBefore: files.length ? carrying.length / files.length : 0,
+      images: c.carriers.size,
+      rareValues: c.rareValues,
+      values: c.values,
+      shareBefore: files.length ? c.carriers.size / files.length : 0,
       shareAfter: total ? after / total : 0,
     });
   }
   balance.sort((a, b) => b.factor - a.factor || a.attribute.localeCompare(b.attribute));
   return {
-    file: { domain, default: 1, weights, provenance: { rule: 'weight = max(1, max factor over the image attributes)', factors, ...provenance } },
+    file: { domain, default: 1, weights, provenance: { rule: 'weight = max(1, max factor over the attributes the image carries)', factors, ...provenance } },
     balance,
     domainImages: files.length,
     labelledImages,

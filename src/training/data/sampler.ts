@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { RNG_PURPOSE, Rng } from './rng.ts';
-import type { Dataset } from './dataset.ts';
+import { domainFingerprint, type Dataset } from './dataset.ts';
 import { TrainingError } from '../training.errors.ts';
 
 /** Walker's alias table over non-negative weights. */
@@ -125,9 +125,12 @@ function normaliseRel(p: string): string {
 
 /**
  * Read and validate a sampling-weights file:
- * `{ "domain": "A"|"B", "weights": { "<path relative to the dataset dir>": w ≥ 0, ... }, "default": 1 }`.
+ * `{ "domain": "A"|"B", "weights": { "<path relative to the dataset dir>": w ≥ 0, ... }, "default": 1 }`,
+ * optionally `"dataset": { "fingerprint": ... }` (written by `webtoon rebalance`): then the split must be
+ * the one the file was made for.
  * @throws {TrainingError} SAMPLING_WEIGHTS_INVALID for unreadable JSON, a bad domain, a negative or
- *   non-numeric weight, or when every image of the domain ends up with weight 0.
+ *   non-numeric weight, a file made for another dataset (fingerprint), or when every image of the
+ *   domain ends up with weight 0.
  */
 export async function loadSamplingWeights(file: string, ds: Dataset): Promise<SamplingWeights> {
   const fail = (message: string, details: Record<string, unknown> = {}): never => {
@@ -152,7 +155,19 @@ export async function loadSamplingWeights(file: string, ds: Dataset): Promise<Sa
   if (typeof obj.weights !== 'object' || obj.weights === null || Array.isArray(obj.weights)) {
     return fail('"weights" must be an object mapping image paths to numbers');
   }
-  const files = ds.files[domain === 'A' ? 'trainA' : 'trainB'];
+  const split = domain === 'A' ? 'trainA' : 'trainB';
+  if (obj.dataset !== undefined) {
+    const stamp = obj.dataset as { fingerprint?: unknown; images?: unknown };
+    if (typeof stamp !== 'object' || stamp === null || typeof stamp.fingerprint !== 'string') return fail('"dataset.fingerprint" must be a string');
+    const now = await domainFingerprint(ds, split);
+    if (stamp.fingerprint !== now) {
+      return fail(
+        `made for another dataset: its ${split} fingerprint is ${stamp.fingerprint.slice(0, 12)} (${String(stamp.images)} images), ${ds.root}/${split} is ${now.slice(0, 12)} (${ds.files[split].length} images); run webtoon rebalance again`,
+        { expected: stamp.fingerprint, actual: now },
+      );
+    }
+  }
+  const files = ds.files[split];
   const indexOf = new Map(files.map((f, i) => [f, i]));
   const weights = new Float64Array(files.length).fill(defaultWeight);
   const unknownPaths: string[] = [];
