@@ -4,18 +4,9 @@
  * the exact definitions matter (KID must be the unbiased estimator of Bińkowski et al. 2018, as
  * torch-fidelity and clean-fid compute it, so figures compare).
  */
+import { seededRandom } from '../shared/seeded-random.ts';
 
-/** Mulberry32: a small seeded generator, so an eval run is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export function mean(xs: readonly number[]): number | null {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;

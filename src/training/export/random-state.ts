@@ -4,18 +4,9 @@
  */
 import { numel, type StateDict } from '../tensors.ts';
 import { expectedGeneratorShapes, type GeneratorGraphConfig } from './generator-graph.ts';
+import { seededRandom } from '../../shared/seeded-random.ts';
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** `n` values uniform in [lo, hi). */
 export function uniformArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
