@@ -52,7 +52,11 @@ const BASE64_IMAGE_RE = /(iVBORw0KGgo|\/9j\/|UklGR|R0lGOD)[A-Za-z0-9+/=]{16,}/g;
 /** Remove secrets and URL paths from a string and cap its length. */
 export function redactString(s: string): string {
   let out = s
-    .replace(URL_RE, (_m, scheme: string, host: string) => `${scheme}://${host.replace(/^[^@]*@/, '')}/[redacted]`)
+    .replace(URL_RE, (m: string, scheme: string, host: string) => {
+      const origin = `${scheme}://${host.replace(/^[^@]*@/, '')}`;
+      const rest = m.slice(scheme.length + 3 + host.length);
+      return rest === '' || rest === '/' ? origin : `${origin}/[redacted]`; // a bare origin carries nothing to hide
+    })
     .replace(BOT_TOKEN_RE, '[token]')
     .replace(INTERACTION_TOKEN_RE, '[token]')
     .replace(BASE64_IMAGE_RE, (m) => `[${Math.floor((m.length * 3) / 4)} bytes]`);

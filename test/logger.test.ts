@@ -95,4 +95,11 @@ describe('logger redaction', () => {
     expect(redactString('plain message')).toBe('plain message');
     expect(redactString('redis://user:pw@host:6379/0')).toBe('redis://host:6379/[redacted]');
   });
+
+  it('keeps a bare origin whole (the health endpoint a service logs at start), credentials still dropped', () => {
+    expect(redactValue({ url: 'http://127.0.0.1:9464' })).toEqual({ url: 'http://127.0.0.1:9464' });
+    expect(redactString('listening on http://127.0.0.1:9464/ now')).toBe('listening on http://127.0.0.1:9464 now');
+    expect(redactString('redis://user:pw@host:6379')).toBe('redis://host:6379');
+    expect(redactString('https://discord.com/api/v10/webhooks/1/tok')).toBe('https://discord.com/[redacted]');
+  });
 });
