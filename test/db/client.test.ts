@@ -114,7 +114,7 @@ describe('migrations/', () => {
           err ? reject(new Error(`${err.message}\n${so}\n${se}`)) : resolve(so),
         );
       });
-      expect(stdout).toContain('4 tables');
+      expect(stdout).toContain('5 tables');
       expect(stdout).toContain('No schema changes');
       expect(readdirSync(out).sort()).toEqual(before);
     } finally {
