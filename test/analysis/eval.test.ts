@@ -5,7 +5,6 @@
  * (test/helpers/models.ts) and the generator exported by plain torch.onnx.export
  * (test/fixtures/onnx/torch-light-ngf8-nb2-a2b-128.onnx, see its README).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -17,6 +16,7 @@ import { loadConfig } from '../../src/config.ts';
 import { svgToPng } from '../../src/media/media.ts';
 import { exportedTestModels, repoRoot, sharedDir, type TestModels } from '../helpers/models.ts';
 import { writeTinyFeatureNet, writeTrivialGenerator } from './tiny-onnx.ts';
+import { runWebtoon, type CliRun } from '../helpers/cli.ts';
 
 const demoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const torchOnnx = path.join(repoRoot, 'test/fixtures/onnx/torch-light-ngf8-nb2-a2b-128.onnx');
@@ -39,20 +39,7 @@ async function drawFace(i: number): Promise<Buffer> {
   return svgToPng(svg);
 }
 
-function webtoon(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/webtoon.mjs'), ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'error', ORT_PROVIDERS: 'cpu', ORT_THREADS: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const webtoon = (args: string[]): Promise<CliRun> => runWebtoon(args, { ORT_THREADS: '1' });
 
 beforeAll(async () => {
   models = await exportedTestModels();

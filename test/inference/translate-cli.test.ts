@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,23 +10,11 @@ import { PLACE, syntheticPicture } from './synthetic-face.ts';
 import { AuditStore } from '../../src/db/audit.store.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { FeedbackService } from '../../src/db/feedback.service.ts';
+import { runWebtoon } from '../helpers/cli.ts';
 
 let models: TestModels;
 
-function webtoon(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/webtoon.mjs'), ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'error', ORT_PROVIDERS: 'cpu', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const webtoon = runWebtoon;
 
 beforeAll(async () => {
   models = await exportedTestModels();

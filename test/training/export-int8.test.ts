@@ -4,7 +4,6 @@
  * calibration images; the model is checked against its recorded quality, refused below the floor, and
  * served by the registry, `webtoon translate` and the bot's inference client.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { readTorchCheckpoint } from '../../src/training/torch-import/torch-check
 import { ExportError } from '../../src/training/training.errors.ts';
 import { fixtureCheckpoint, repoRoot } from '../helpers/models.ts';
 import { astronautPath } from '../inference/sample-images.ts';
+import { runWebtoon } from '../helpers/cli.ts';
 
 const demoPhotos = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
 const config = { variant: 'pytorch' as const, light: true, ngf: 8, n_blocks: 2, img_size: 64, step: 0 };
@@ -28,20 +28,7 @@ const state = readTorchCheckpoint(fixtureCheckpoint);
 const work = mkdtempSync(path.join(os.tmpdir(), 'webtoon-int8-'));
 let crops: CalibrationCrop[];
 
-function webtoon(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/webtoon.mjs'), ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'error', ORT_PROVIDERS: 'cpu', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const webtoon = runWebtoon;
 
 beforeAll(async () => {
   crops = (await loadCalibrationCrops(demoPhotos, { direction: 'a2b', size: 64, threads: 1 })).crops;
