@@ -187,6 +187,19 @@ describe.skipIf(!redisUp)('RedisInferenceClient (real Redis, BullMQ)', () => {
       }
     });
 
+    it('carries the audit pixels (input crop, output) in a short-lived key beside the result, deleted when read', async () => {
+      const r = await sut.translate(astronautPng(), { direction: 'a2b', auditImages: true });
+      const side = models.imgSize;
+      expect(r.auditImages).toMatchObject({ width: side, height: side });
+      expect(r.auditImages!.input.length).toBe(side * side * 3);
+      expect(r.auditImages!.output.length).toBe(side * side * 3);
+      expect(Buffer.from(r.auditImages!.input).equals(Buffer.from(r.auditImages!.output))).toBe(false);
+      const plain = await sut.translate(astronautPng(), { direction: 'a2b' });
+      expect(plain.auditImages).toBeUndefined();
+      const { keys } = await dumpQueue(queueName);
+      expect(keys.filter((k) => k.includes(':result:'))).toEqual([]); // result and audit keys alike
+    });
+
     it('reports the versions the workers serve', async () => {
       expect(await sut.modelVersions()).toEqual({ a2b: 'fixture-a2b-1', b2a: 'fixture-b2a-1' });
     });
