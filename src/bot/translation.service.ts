@@ -148,7 +148,7 @@ export async function handleTranslation(ctx: BotContext, interaction: Translatio
     log.info({ code: errorCodeOf(err) }, 'translation refused before download');
     await replyWithError(ctx, interaction, err);
     // every outcome is a generation row (no image hash: nothing was downloaded); not while shutting down
-    if (!(err instanceof BotError && err.code === 'SHUTTING_DOWN')) await recordFailure(ctx, interaction, req, err, null, 0, log);
+    if (!(err instanceof BotError && err.code === 'SHUTTING_DOWN')) await finishFailure(ctx, interaction, req, null, err, null, null, 0, log);
     return;
   }
   // 2. acknowledge within Discord's 3 seconds; tracked from here so shutdown waits for it
@@ -158,20 +158,12 @@ export async function handleTranslation(ctx: BotContext, interaction: Translatio
       await interaction.deferReply(req.private ? { flags: MessageFlags.Ephemeral } : {});
     } catch (err) {
       log.warn({ err }, 'could not acknowledge the command');
-      await recordFailure(ctx, interaction, req, err, null, Date.now() - started, log); // its one row
+      await finishFailure(ctx, interaction, req, null, err, null, null, Date.now() - started, log); // its one row
       return;
     }
     // One row per request from here on: pending now, finished once with the outcome.
     const generation = await ctx.feedback
-      .startGeneration({
-        userId: interaction.user.id,
-        guildId: interaction.guildId,
-        channelId: interaction.channelId ?? interaction.user.id,
-        interactionId: interaction.id,
-        direction: req.direction,
-        outputMode: req.output,
-        parentGenerationId: req.parentGenerationId ?? null,
-      })
+      .startGeneration(requestRow(interaction, req))
       .catch((err: unknown) => {
         log.error({ err }, 'could not record the generation');
         return null;
@@ -300,7 +292,7 @@ async function finishGeneration(
   interaction: TranslationInteraction,
   req: TranslationRequest,
   generationId: number | null,
-  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string; messageId?: string },
+  outcome: Outcome,
   log: BotContext['log'],
 ): Promise<void> {
   if (generationId === null) {
@@ -314,48 +306,31 @@ async function finishGeneration(
   }
 }
 
-/** Record a failed request: the image's hash when it was downloaded, else null. */
-async function recordFailure(
-  ctx: BotContext,
-  interaction: TranslationInteraction,
-  req: TranslationRequest,
-  err: unknown,
-  input: Buffer | null,
-  latencyMs: number,
-  log: BotContext['log'],
-): Promise<void> {
-  const modelVersion = await ctx.inference
-    .modelVersions()
-    .then((v) => v[req.direction] ?? 'none')
-    .catch(() => 'unknown');
-  await recordGeneration(ctx, interaction, req, {
-    modelVersion,
-    inputSha256: input ? createHash('sha256').update(input).digest('hex') : null,
-    facesFound: 0,
-    latencyMs,
-    status: 'failed',
-    errorCode: errorCodeOf(err),
-  }, log);
+/** The outcome written to a request's one generation row. */
+type Outcome = { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string; messageId?: string };
+
+/** What identifies a request in its generation row (never the image). */
+function requestRow(interaction: TranslationInteraction, req: TranslationRequest) {
+  return {
+    userId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId ?? interaction.user.id,
+    interactionId: interaction.id,
+    direction: req.direction,
+    outputMode: req.output,
+    parentGenerationId: req.parentGenerationId ?? null,
+  };
 }
 
 async function recordGeneration(
   ctx: BotContext,
   interaction: TranslationInteraction,
   req: TranslationRequest,
-  outcome: { modelVersion: string; inputSha256: string | null; facesFound: number; latencyMs: number; status: 'ok' | 'failed'; errorCode?: string; messageId?: string },
+  outcome: Outcome,
   log: BotContext['log'],
 ): Promise<{ id: number } | null> {
   try {
-    return await ctx.feedback.recordGeneration({
-      userId: interaction.user.id,
-      guildId: interaction.guildId,
-      channelId: interaction.channelId ?? interaction.user.id,
-      interactionId: interaction.id,
-      direction: req.direction,
-      outputMode: req.output,
-      parentGenerationId: req.parentGenerationId ?? null,
-      ...outcome,
-    });
+    return await ctx.feedback.recordGeneration({ ...requestRow(interaction, req), ...outcome });
   } catch (err) {
     log.error({ err }, 'could not record the generation');
     return null;
