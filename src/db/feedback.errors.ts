@@ -1,15 +1,19 @@
 import { AppError } from '../errors.ts';
 
-/** Why the feedback store refused a request. Every refusal happens before anything is written. */
-export type FeedbackErrorCode =
-  | 'UNKNOWN_ATTRIBUTE'
-  | 'NO_ATTRIBUTE'
-  | 'UNKNOWN_GENERATION'
-  | 'NOTE_TOO_LONG'
-  | 'INVALID_VOTE'
-  | 'INVALID_ID'
-  | 'INVALID_INPUT'
-  | 'MODEL_VERSION_CONFLICT';
+/** Every reason the feedback store refuses a request. Every refusal happens before anything is written. */
+export const FEEDBACK_ERROR_CODES = [
+  'UNKNOWN_ATTRIBUTE',
+  'NO_ATTRIBUTE',
+  'UNKNOWN_GENERATION',
+  'NOTE_TOO_LONG',
+  'INVALID_VOTE',
+  'INVALID_ID',
+  'INVALID_INPUT',
+  'MODEL_VERSION_CONFLICT',
+] as const;
+
+/** Why the feedback store refused a request. */
+export type FeedbackErrorCode = (typeof FEEDBACK_ERROR_CODES)[number];
 
 /**
  * A feedback request (rating, attribute report, generation record, erasure) was refused.

@@ -6,8 +6,9 @@
 import { moduleLogger } from '../logger.ts';
 import { contractMessage, GENERATOR_IO } from '../shared/generator-contract.ts';
 import type { RawImage } from '../media/media.ts';
-import { InferenceError } from './inference.errors.ts';
+import { InferenceError, toInferenceError } from './inference.errors.ts';
 import type { ModelInfo } from './model.registry.ts';
+import { OnnxError } from '../onnx/onnx.errors.ts';
 import { createModel, type OrtModel, type SessionOptions } from '../onnx/runtime.ts';
 import { fromNchw, toNchwBatch } from './tensor.ts';
 
@@ -146,7 +147,7 @@ export class GeneratorRunner {
     try {
       out = await model.run({ [GENERATOR_IO.input]: feed });
     } catch (err) {
-      if (err instanceof InferenceError) throw err; // ABORTED: the session was disposed meanwhile
+      if (err instanceof OnnxError) throw toInferenceError(err); // ABORTED: the session was disposed meanwhile
       throw new InferenceError('INVALID_MODEL', `The model ${info.file} failed to run: ${(err as Error).message.split('\n')[0]}`, { path: info.path });
     }
     const runMs = performance.now() - t;

@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { logFormatInUse, moduleLogger } from '../logger.ts';
-import { precheckBytes } from './image-format.ts';
-import { deserializeError, InferenceError } from './inference.errors.ts';
+import { precheckBytes } from '../media/upload-precheck.ts';
+import { deserializeError, InferenceError, toInferenceError } from './inference.errors.ts';
 import type { Direction, InferenceClient, TranslateOptions, TranslateResult } from './inference.types.ts';
 import type { MetadataOverrides } from './model.registry.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.protocol.ts';
@@ -293,7 +293,7 @@ export class WorkerInferenceClient implements InferenceClient {
         // Refusals that need only the bytes happen here, before the job takes a queue slot.
         precheckBytes(image, { maxBytes: this.config.MAX_IMAGE_BYTES });
       } catch (err) {
-        reject(err as Error);
+        reject(toInferenceError(err) as Error);
         return;
       }
       const depth = this.queueDepth();

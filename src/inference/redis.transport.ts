@@ -23,9 +23,9 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
-import { precheckBytes } from './image-format.ts';
+import { precheckBytes } from '../media/upload-precheck.ts';
 import { checkOptions, createInferenceClient, type WorkerInferenceClient } from './inference.client.ts';
-import { deserializeError, InferenceError, serializeError } from './inference.errors.ts';
+import { deserializeError, InferenceError, serializeError, toInferenceError } from './inference.errors.ts';
 import type { Direction, InferenceClient, TranslateOptions, TranslateResult } from './inference.types.ts';
 import type { JobOptions } from './translate.pipeline.ts';
 
@@ -175,7 +175,11 @@ export class RedisInferenceClient implements InferenceClient {
     const bad = checkOptions(opts);
     if (bad) throw new TypeError(`translate: ${bad}`);
     if (opts.signal?.aborted) throw new InferenceError('ABORTED', 'The translation was cancelled.', { stage: 'before-queue' });
-    precheckBytes(image, { maxBytes: this.config.MAX_IMAGE_BYTES }); // byte-level refusals never reach the queue
+    try {
+      precheckBytes(image, { maxBytes: this.config.MAX_IMAGE_BYTES }); // byte-level refusals never reach the queue
+    } catch (err) {
+      throw toInferenceError(err);
+    }
     const depth = await this.countDepth();
     if (depth >= this.config.QUEUE_MAX) {
       throw new InferenceError('QUEUE_FULL', 'The translator is busy right now. Please try again in a minute.', { queueDepth: depth, limit: this.config.QUEUE_MAX });

@@ -12,7 +12,7 @@ import { alignedGeometry, type CropGeometry, geometryOfRect, warpCrop } from './
 import { centerSquare, type Detection, squareCrop } from './face-box.ts';
 import { GeneratorRunner } from './generator.runner.ts';
 import { cropResize, decodeImage, encodePng, grid, hconcat, type IntakeLimits, type RawImage, type Rect, resizeGray, resizeSquare, resizeTo } from '../media/media.ts';
-import { InferenceError } from './inference.errors.ts';
+import { InferenceError, toInferenceError } from './inference.errors.ts';
 import type { Direction, FaceBox, OutputMode, TranslateOptions, TranslateResult } from './inference.types.ts';
 import { type MetadataOverrides, ModelRegistry, SingleModelRegistry } from './model.registry.ts';
 import { cappedSize, PHOTO_MAX_BYTES, PHOTO_MAX_SIDE, pasteFaces } from './paste-back.ts';
@@ -90,6 +90,13 @@ export class TranslatePipeline {
    * @throws {InferenceError} intake codes, ABORTED, NO_FACE, FACE_TOO_SMALL, MODEL_UNAVAILABLE, INVALID_MODEL.
    */
   async translate(bytes: Uint8Array, opts: JobOptions, run: { signal?: AbortSignal } = {}): Promise<TranslateResult> {
+    // Media refusals and runs on a disposed model leave as the InferenceError with the same code (or ABORTED).
+    return this.translateNow(bytes, opts, run).catch((err: unknown) => {
+      throw toInferenceError(err);
+    });
+  }
+
+  private async translateNow(bytes: Uint8Array, opts: JobOptions, run: { signal?: AbortSignal }): Promise<TranslateResult> {
     const timings: Record<string, number> = {};
     const started = performance.now();
     let mark = started;

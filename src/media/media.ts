@@ -6,10 +6,11 @@
  * `sharp` anywhere else under src/.
  */
 import sharp, { type Metadata } from 'sharp';
-import { InferenceError } from '../inference/inference.errors.ts';
-import { type ImageFormat, precheckBytes } from '../inference/image-format.ts';
+import type { ImageFormat } from '../shared/image-format.ts';
+import { MediaError, precheckBytes } from './upload-precheck.ts';
 
-export { describeUnsupported, type ImageFormat, precheckBytes, sniffFormat } from '../inference/image-format.ts';
+export { describeUnsupported, type ImageFormat, sniffFormat } from '../shared/image-format.ts';
+export { MediaError, precheckBytes } from './upload-precheck.ts';
 
 /** 8-bit pixels, row-major (HWC): RGB (3 channels) from every decoder; RGBA (4) where an overlay needs alpha. */
 export interface RawImage {
@@ -45,7 +46,7 @@ export interface ImageHeader {
 
 /**
  * Check an upload without decoding its pixels: size, magic bytes, then the header's dimensions.
- * @throws {InferenceError} EMPTY_FILE, TOO_LARGE, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, TOO_MANY_PIXELS, IMAGE_TOO_SMALL
+ * @throws {MediaError} EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, TOO_MANY_PIXELS, IMAGE_TOO_SMALL
  */
 export async function inspectImage(buf: Uint8Array, limits: IntakeLimits): Promise<ImageHeader> {
   const format = precheckBytes(buf, limits);
@@ -56,7 +57,7 @@ export async function inspectImage(buf: Uint8Array, limits: IntakeLimits): Promi
     throw corrupt(format, buf.length, err);
   }
   if (!meta.width || !meta.height || (meta.format !== format && !(format === 'jpeg' && meta.format === 'jpeg'))) {
-    throw new InferenceError('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read (its header is damaged).`, {
+    throw new MediaError('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read (its header is damaged).`, {
       format,
       headerFormat: meta.format,
       bytes: buf.length,
@@ -67,14 +68,14 @@ export async function inspectImage(buf: Uint8Array, limits: IntakeLimits): Promi
   const width = meta.width;
   const pixels = width * height;
   if (pixels > limits.maxPixels) {
-    throw new InferenceError(
+    throw new MediaError(
       'TOO_MANY_PIXELS',
       `The image is too big to process (${width}×${height} = ${(pixels / 1e6).toFixed(1)} megapixels); the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels.`,
       { width, height, pixels, limit: limits.maxPixels },
     );
   }
   if (Math.min(width, height) < limits.minSide) {
-    throw new InferenceError(
+    throw new MediaError(
       'IMAGE_TOO_SMALL',
       `The image is too small (${width}×${height}); each side must be at least ${limits.minSide} pixels.`,
       { width, height, minSide: limits.minSide },
@@ -93,7 +94,7 @@ export async function inspectImage(buf: Uint8Array, limits: IntakeLimits): Promi
 
 /**
  * Inspect, then decode the first frame: EXIF orientation applied, alpha flattened onto white, sRGB, RGB.
- * @throws {InferenceError} as {@link inspectImage}, and CORRUPT_IMAGE for truncated or damaged data.
+ * @throws {MediaError} as {@link inspectImage}, and CORRUPT_IMAGE for truncated or damaged data.
  */
 export async function decodeImage(buf: Uint8Array, limits: IntakeLimits): Promise<{ image: RawImage; header: ImageHeader }> {
   const header = await inspectImage(buf, limits);
@@ -117,9 +118,9 @@ export async function decodeImage(buf: Uint8Array, limits: IntakeLimits): Promis
   }
 }
 
-function corrupt(format: string, bytes: number, err: unknown): InferenceError {
+function corrupt(format: string, bytes: number, err: unknown): MediaError {
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-  return new InferenceError(
+  return new MediaError(
     'CORRUPT_IMAGE',
     `The ${format.toUpperCase()} file is damaged or incomplete and could not be decoded. Please send the original photo again.`,
     { format, bytes, reason },

@@ -5,7 +5,7 @@
  * onnxruntime-node does its native work (session creation, `run`, `release`) synchronously on the
  * calling JS thread. Two rules follow, and this module enforces the first: a session is never
  * released while one of its runs is scheduled or running ({@link OrtModel.dispose} waits for them, and
- * later runs are refused with ABORTED without touching the native session); and a worker thread must
+ * later runs are refused with `OnnxError[MODEL_DISPOSED]` without touching the native session); and a worker thread must
  * not be terminated while it is inside such a call (the binding's error path then throws a C++
  * `Napi::Error` nobody catches, which aborts the whole process) — the client's `close()` therefore
  * asks the worker to shut down itself.
@@ -16,7 +16,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../errors.ts';
 import { moduleLogger } from '../logger.ts';
-import { InferenceError } from '../inference/inference.errors.ts';
+import { OnnxError } from './onnx.errors.ts';
 
 const log = moduleLogger('inference.ort');
 
@@ -142,12 +142,12 @@ export class OrtModel {
 
   /**
    * Run with float32 inputs; returns each output's data and dims.
-   * @throws {InferenceError} ABORTED when the model was disposed (the native session is not touched).
+   * @throws {OnnxError} MODEL_DISPOSED when the model was disposed (the native session is not touched).
    */
   async run(
     feeds: Record<string, { data: Float32Array; dims: readonly number[] }>,
   ): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
-    if (this.released) throw new InferenceError('ABORTED', 'The inference worker is shutting down.', { stage: 'run' });
+    if (this.released) throw new OnnxError('MODEL_DISPOSED', 'The model was disposed: the inference worker is shutting down.', { stage: 'run' });
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor('float32', v.data, v.dims);
     // Registered before the first await, so a dispose() called from now on waits for this run.

@@ -19,14 +19,14 @@ describe('checkDeclaredAttachment', () => {
 
   it('falls back to the file extension when Discord declares no type', () => {
     expect(codeOf({ ...ok, contentType: null, name: 'me.JPG' })).toBe(null);
-    expect(codeOf({ ...ok, contentType: null, name: 'me.heic' })).toBe('UNSUPPORTED_TYPE');
+    expect(codeOf({ ...ok, contentType: null, name: 'me.heic' })).toBe('UNSUPPORTED_FORMAT');
   });
 
   it('refuses other types, too many bytes, too many pixels and too small images, with the facts', () => {
-    expect(codeOf({ ...ok, contentType: 'application/pdf' })).toBe('UNSUPPORTED_TYPE');
-    expect(codeOf({ ...ok, contentType: 'image/gif' })).toBe('UNSUPPORTED_TYPE');
+    expect(codeOf({ ...ok, contentType: 'application/pdf' })).toBe('UNSUPPORTED_FORMAT');
+    expect(codeOf({ ...ok, contentType: 'image/gif' })).toBe('UNSUPPORTED_FORMAT');
     expect(codeOf({ ...ok, size: 1001 })).toBe('FILE_TOO_LARGE');
-    expect(codeOf({ ...ok, width: 200, height: 51 })).toBe('IMAGE_TOO_BIG');
+    expect(codeOf({ ...ok, width: 200, height: 51 })).toBe('TOO_MANY_PIXELS');
     expect(codeOf({ ...ok, width: 47, height: 100 })).toBe('IMAGE_TOO_SMALL');
     expect(codeOf({ ...ok, width: null, height: null })).toBe(null); // checked again on the bytes
   });

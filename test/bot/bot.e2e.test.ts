@@ -204,7 +204,7 @@ describe.each(dbTargets.filter((t) => t.kind === 'pglite' || !t.skip))('the bot 
       expect(cb.data.content).toContain('PNG, JPEG or WebP');
       expect(h.standIn.downloads.length).toBe(downloads);
       await expect.poll(() => countRows(h.database, 'generations')).toBe(before + 1);
-      expect((await generationRows(h)).at(-1)).toMatchObject({ user_id: bob.id, status: 'failed', error_code: 'UNSUPPORTED_TYPE', input_sha256: null, message_id: null });
+      expect((await generationRows(h)).at(-1)).toMatchObject({ user_id: bob.id, status: 'failed', error_code: 'UNSUPPORTED_FORMAT', input_sha256: null, message_id: null });
     });
 
     it('refuses an oversized file ephemerally before downloading it, saying what the limit is, and records the refusal', async () => {

@@ -56,8 +56,8 @@ describe.each(dbTargets)('FeedbackService on $label', (target) => {
       });
 
       it('records a failure before download (refused attachment) without an image hash', async () => {
-        const created = await sut.recordGeneration(newGeneration({ status: 'failed', errorCode: 'UNSUPPORTED_TYPE', facesFound: 0, inputSha256: null }));
-        expect(created).toMatchObject({ status: 'failed', errorCode: 'UNSUPPORTED_TYPE', inputSha256: null });
+        const created = await sut.recordGeneration(newGeneration({ status: 'failed', errorCode: 'UNSUPPORTED_FORMAT', facesFound: 0, inputSha256: null }));
+        expect(created).toMatchObject({ status: 'failed', errorCode: 'UNSUPPORTED_FORMAT', inputSha256: null });
       });
 
       it('records the output mode and the generation a variation came from', async () => {

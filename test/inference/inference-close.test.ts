@@ -16,8 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blazeFaceModelPath } from '../../src/inference/blazeface.detector.ts';
 import { GeneratorRunner } from '../../src/inference/generator.runner.ts';
 import type { RawImage } from '../../src/media/media.ts';
-import { InferenceError } from '../../src/inference/inference.errors.ts';
+import { InferenceError, toInferenceError } from '../../src/inference/inference.errors.ts';
 import { SingleModelRegistry } from '../../src/inference/model.registry.ts';
+import { OnnxError } from '../../src/onnx/onnx.errors.ts';
 import { createModel } from '../../src/onnx/runtime.ts';
 import { exportedTestModels, installModel, repoRoot, tempModelsDir } from '../helpers/models.ts';
 import { astronautPath } from './sample-images.ts';
@@ -205,7 +206,7 @@ async function aborted(p: Promise<unknown>): Promise<InferenceError> {
 describe('OrtModel.dispose', () => {
   const feed = (): Record<string, { data: Float32Array; dims: number[] }> => ({ 'input:0': { data: new Float32Array(256 * 256 * 3).fill(0.5), dims: [1, 256, 256, 3] } });
 
-  it('releases the session only after a run already under way has finished, then refuses runs with ABORTED', async () => {
+  it('releases the session only after a run already under way has finished, then refuses runs with MODEL_DISPOSED (ABORTED for the pipeline)', async () => {
     const sut = await createModel(blazeFaceModelPath('back'), { devices: ['cpu'], threads: 1 });
     const running = sut.run(feed());
     const released = sut.dispose();
@@ -214,8 +215,11 @@ describe('OrtModel.dispose', () => {
     expect(Object.values(out).every((t) => t.data.length > 0)).toBe(true);
     await released;
     expect(sut.dispose()).toBe(released); // idempotent
-    const err = await aborted(sut.run(feed()));
-    expect(err.details.stage).toBe('run');
+    const refused = await sut.run(feed()).then(() => new Error('expected a rejection'), (e: unknown) => e);
+    expect(refused).toBeInstanceOf(OnnxError);
+    expect((refused as OnnxError).code).toBe('MODEL_DISPOSED');
+    const err = toInferenceError(refused) as InferenceError;
+    expect([err.name, err.message, err.details.stage]).toEqual(['InferenceError[ABORTED]', 'The inference worker is shutting down.', 'run']);
   });
 });
 

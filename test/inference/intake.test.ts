@@ -1,7 +1,6 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, inspectImage, type IntakeLimits, sniffFormat } from '../../src/media/media.ts';
-import { InferenceError } from '../../src/inference/inference.errors.ts';
+import { decodeImage, inspectImage, type IntakeLimits, MediaError, sniffFormat } from '../../src/media/media.ts';
 import { astronautPath, astronautPng, badInputs, pngBomb } from './sample-images.ts';
 
 const limits: IntakeLimits = { maxBytes: 10 * 1024 * 1024, maxPixels: 50_000_000, minSide: 48 };
@@ -10,11 +9,11 @@ async function codeOf(p: Promise<unknown>): Promise<{ code: string; message: str
   try {
     await p;
   } catch (err) {
-    expect(err).toBeInstanceOf(InferenceError);
-    const e = err as InferenceError;
+    expect(err).toBeInstanceOf(MediaError);
+    const e = err as MediaError;
     return { code: e.code, message: e.message, details: e.details };
   }
-  throw new Error('expected an InferenceError, but it resolved');
+  throw new Error('expected a MediaError, but it resolved');
 }
 
 describe('sniffFormat', () => {
@@ -74,7 +73,7 @@ describe('decodeImage', () => {
 
     it('refuses a file over the byte limit with the size and the limit', async () => {
       const err = await codeOf(decodeImage(astronautPng(), { ...limits, maxBytes: 1000 }));
-      expect(err.code).toBe('TOO_LARGE');
+      expect(err.code).toBe('FILE_TOO_LARGE');
       expect(err.details).toMatchObject({ bytes: astronautPng().length, limit: 1000 });
       expect(err.message).toMatch(/too large/);
     });

@@ -10,8 +10,7 @@ import { loadConfig } from '../../config.ts';
 import { AnimeFaceDetector } from '../../inference/anime.detector.ts';
 import { BlazeFaceDetector } from '../../inference/blazeface.detector.ts';
 import { centerSquare, type Detection, squareCrop } from '../../inference/face-box.ts';
-import { cropResize, decodeImage } from '../../media/media.ts';
-import { InferenceError } from '../../inference/inference.errors.ts';
+import { cropResize, decodeImage, MediaError } from '../../media/media.ts';
 import { toNchwBatch } from '../../inference/tensor.ts';
 import { ExportError } from '../training.errors.ts';
 
@@ -66,7 +65,7 @@ export async function loadCalibrationCrops(dir: string, opts: CalibrationCropOpt
       try {
         image = (await decodeImage(readFileSync(file), limits)).image;
       } catch (err) {
-        if (err instanceof InferenceError) {
+        if (err instanceof MediaError) {
           skipped.push(`${path.basename(file)}: ${err.code}`);
           continue;
         }

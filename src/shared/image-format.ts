@@ -1,12 +1,14 @@
 /**
  * Identifying uploads from their bytes alone (no decoder, no sharp): the accepted formats by magic
- * bytes, a description of what anything else looks like, and the byte-level refusals that can run
- * before a job is even queued.
+ * bytes, and a description of what anything else looks like (for the refusal's message).
+ * Pure: no I/O, no imports.
  */
-import { InferenceError } from './inference.errors.ts';
 
 /** The formats accepted, identified by their first bytes. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif';
+
+/** Every accepted format, in the order messages name them. */
+export const ACCEPTED_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif'];
 
 /** Identify an accepted format from the magic bytes; null when it is none of them. */
 export function sniffFormat(buf: Uint8Array): ImageFormat | null {
@@ -44,36 +46,4 @@ function ascii(b: Uint8Array, start: number, end: number): string {
   let s = '';
   for (let i = start; i < Math.min(end, b.length); i++) s += String.fromCharCode(b[i]);
   return s;
-}
-
-/**
- * The checks that need only the bytes (no decoder): empty, over the byte limit, not an accepted format.
- * Cheap enough to run before a job is queued.
- * @throws {InferenceError} EMPTY_FILE, TOO_LARGE, UNSUPPORTED_FORMAT
- */
-export function precheckBytes(buf: Uint8Array, limits: { maxBytes: number }): ImageFormat {
-  if (buf.length === 0) throw new InferenceError('EMPTY_FILE', 'The file is empty (0 bytes). Please attach a photo.', { bytes: 0 });
-  if (buf.length > limits.maxBytes) {
-    throw new InferenceError(
-      'TOO_LARGE',
-      `The file is too large (${formatBytes(buf.length)}); the limit is ${formatBytes(limits.maxBytes)}.`,
-      { bytes: buf.length, limit: limits.maxBytes },
-    );
-  }
-  const format = sniffFormat(buf);
-  if (format === null) {
-    const detected = describeUnsupported(buf);
-    throw new InferenceError(
-      'UNSUPPORTED_FORMAT',
-      `This file is not a supported image (it looks like a ${detected}). Please send a JPEG, PNG, WebP or GIF.`,
-      { detected, bytes: buf.length, accepted: ['jpeg', 'png', 'webp', 'gif'] },
-    );
-  }
-  return format;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${n} bytes`;
 }
