@@ -28,3 +28,33 @@ describe('one owner per outside library (eslint rule)', () => {
     expect(await ownershipErrors("import sharp from 'sharp';\nexport { sharp };\n", 'src/onnx/runtime.ts')).toHaveLength(1);
   });
 });
+
+describe('lower layers never import the wings above them (eslint rule)', () => {
+  it.each([
+    ['src/media/media.ts', '../inference/inference.errors.ts'],
+    ['src/media/chart.ts', '../bot/error-messages.ts'],
+    ['src/media/upload-precheck.ts', '../inference/index.ts'],
+    ['src/onnx/runtime.ts', '../inference/inference.errors.ts'],
+    ['src/onnx/proto.ts', '../bot/bot.errors.ts'],
+    ['src/onnx/nested/deeper.ts', '../../inference/model.registry.ts'],
+  ])('refuses an import of the wing from %s (%s), statically and dynamically', async (file, source) => {
+    const code = `import * as a from '${source}';\nexport const b = await import('${source}');\nexport { a };\n`;
+    const errors = await ownershipErrors(code, file);
+    expect(errors).toHaveLength(2);
+    for (const e of errors) expect(e).toMatch(/src\/(media|onnx) sits below src\/inference and src\/bot and must not import them/);
+  });
+
+  it('allows the shared vocabulary and the layers beside and below, and the wings to import media and onnx', async () => {
+    const downhill = "import { UPLOAD_REFUSAL_CODES } from '../shared/upload-refusal.ts';\nimport { AppError } from '../errors.ts';\nimport { OnnxError } from '../onnx/onnx.errors.ts';\nexport { UPLOAD_REFUSAL_CODES, AppError, OnnxError };\n";
+    expect(await ownershipErrors(downhill, 'src/media/media.ts')).toEqual([]);
+    expect(await ownershipErrors("import { MediaError } from '../media/upload-precheck.ts';\nexport { MediaError };\n", 'src/inference/inference.errors.ts')).toEqual([]);
+    expect(await ownershipErrors("import { InferenceError } from '../inference/index.ts';\nexport { InferenceError };\n", 'src/bot/some-feature.ts')).toEqual([]);
+  });
+
+  it('holds for the code as it stands: no module under src/media or src/onnx imports src/inference or src/bot', async () => {
+    const results = await eslint.lintFiles(['src/media/**/*.ts', 'src/onnx/**/*.ts']);
+    const layerErrors = results.flatMap((r) => r.messages.filter((m) => /sits below/.test(m.message)).map((m) => `${r.filePath}: ${m.message}`));
+    expect(results.length).toBeGreaterThanOrEqual(5);
+    expect(layerErrors).toEqual([]);
+  });
+});
