@@ -3,7 +3,7 @@
  * client's messages. Started by {@link ./inference.client.ts} through `inference.worker-bootstrap.mjs`.
  *
  * Shutdown is cooperative: on `close` the worker stops taking jobs, releases its sessions once no ONNX
- * call is running (see ort.adapter.ts), waits for the jobs it holds to settle, says `closed` and lets
+ * call is running (see src/onnx/runtime.ts), waits for the jobs it holds to settle, says `closed` and lets
  * the thread end by itself. The client terminates the thread only as a last resort, because
  * terminating it inside a native onnxruntime call aborts the whole process.
  */
