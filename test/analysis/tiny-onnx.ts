@@ -1,5 +1,5 @@
 /**
- * Hand-built ONNX files for the eval tests, written with onnx-proto (no weights, a few bytes each):
+ * Hand-built ONNX files for the eval tests, written with the project's codec (no weights, a few bytes each):
  * - an "identity generator" (output = input) and a "mirror generator" (output = input flipped left to
  *   right) that honour the generator contract, so the eval's metrics can be checked against known
  *   answers: a perfect cycle has identity similarity ≈ 1, a mirrored one slightly less;
@@ -7,30 +7,24 @@
  *   in for an Inception ONNX, to exercise the standard-KID path.
  */
 import { writeFileSync } from 'node:fs';
-import onnxProto from 'onnx-proto';
+import { encodeModel, metadataEntries, TensorDataType, tensorValueInfo, type GraphInit, type NodeInit, type TensorInit } from '../../src/onnx/proto.ts';
 
-const { onnx } = onnxProto;
 type Dim = number | string;
 
-function vi(name: string, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
+const vi = (name: string, dims: Dim[]) => tensorValueInfo(name, TensorDataType.FLOAT, dims);
+
+function int64(name: string, values: number[]): TensorInit {
+  return { name, dataType: TensorDataType.INT64, dims: [BigInt(values.length)], int64Data: values.map(BigInt) };
 }
 
-function int64(name: string, values: number[]): onnxProto.onnx.ITensorProto {
-  return { name, dataType: onnx.TensorProto.DataType.INT64, dims: [values.length], int64Data: values };
-}
-
-function write(dst: string, graph: onnxProto.onnx.IGraphProto, metadata: Record<string, string>): string {
-  const model = onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
+function write(dst: string, graph: GraphInit, metadata: Record<string, string>): string {
+  const model = encodeModel({
+    irVersion: 8n,
+    opsetImport: [{ domain: '', version: 17n }],
     producerName: 'webtoonfaces-test',
     graph,
-    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
-  }).finish();
+    metadataProps: metadataEntries(metadata),
+  });
   writeFileSync(dst, model);
   return dst;
 }
@@ -38,7 +32,7 @@ function write(dst: string, graph: onnxProto.onnx.IGraphProto, metadata: Record<
 /** A generator whose output is its input (`mirror`: flipped left to right). */
 export function writeTrivialGenerator(dst: string, opts: { direction: 'a2b' | 'b2a'; imgSize: number; version: string; mirror?: boolean }): string {
   const s = opts.imgSize;
-  const node: onnxProto.onnx.INodeProto[] = opts.mirror
+  const node: NodeInit[] = opts.mirror
     ? [{ opType: 'Slice', input: ['input', 'starts', 'ends', 'axes', 'steps'], output: ['output'], name: 'mirror' }]
     : [{ opType: 'Identity', input: ['input'], output: ['output'], name: 'identity' }];
   return write(

@@ -17,12 +17,9 @@ const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')
 const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
 
 /** Runtime dependencies other issues are replacing, with the issue; each must leave this list when it goes. */
-const PENDING: Record<string, string> = {
-  'onnx-proto': 'issue 9: one ONNX protobuf codec replaces it',
-  protobufjs: 'issue 9: one ONNX protobuf codec (never imported directly today)',
-};
+const PENDING: Record<string, string> = {};
 /** Dev dependencies used as command-line tools or type packages, not imported. */
-const TOOLS = new Set(['eslint', 'typescript', 'vitest', 'drizzle-kit']);
+const TOOLS = new Set(['eslint', 'typescript', 'vitest', 'drizzle-kit', '@bufbuild/buf', '@bufbuild/protoc-gen-es']);
 
 function sources(dirs: string[]): string {
   const out: string[] = [];
@@ -68,6 +65,13 @@ describe('dependencies', () => {
     expect(pkg.dependencies).not.toHaveProperty('ws');
     expect(imports(runtime, 'ws')).toBe(false);
     expect(imports(dev, 'ws')).toBe(true);
+  });
+
+  it('one ONNX protobuf codec: neither onnx-proto nor protobufjs is a dependency or in the lock file', () => {
+    for (const gone of ['onnx-proto', 'protobufjs']) {
+      expect({ ...pkg.dependencies, ...pkg.devDependencies }).not.toHaveProperty(gone);
+      expect(Object.keys(lock.packages).filter((p) => p.endsWith(`node_modules/${gone}`))).toEqual([]);
+    }
   });
 
   it('no Unity package is installed, and no override stubs one', () => {

@@ -2,20 +2,19 @@
  * Generator ONNX files for the inference tests, made by our own pipeline: the official-layout
  * fixture checkpoint `../shared/fixtures/ugatit-torch/light-ngf8-nb2-64/params.pt` is read with
  * `readTorchCheckpoint` and both generators are exported with `exportGenerator` (light, ngf 8, 2 blocks,
- * img_size 64). The files are cached on disk per fixture and exporter version, so the export runs once
- * per machine rather than once per test file. Also: variants with rewritten metadata (another version),
- * and a hand-built model that breaks the contract, for the registry's refusal.
+ * img_size 64). The files are cached on disk per fixture and exporter code (version, `src/training/export/`,
+ * `src/onnx/proto.ts`), so the export runs once per machine and code version rather than once per test
+ * file. Also: variants with rewritten metadata (another version), and a hand-built model that breaks the
+ * contract, for the registry's refusal.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import onnxProto from 'onnx-proto';
+import { decodeModel, encodeModel, metadataAppendix, TensorDataType, tensorValueInfo } from '../../src/onnx/proto.ts';
 import { EXPORTER_VERSION, exportGenerator } from '../../src/training/export/exporter.ts';
 import { readTorchCheckpoint } from '../../src/training/torch-import/torch-checkpoint.ts';
-
-const { onnx } = onnxProto;
 
 /** The repository root (the folder holding package.json). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -41,11 +40,12 @@ export function exportedTestModels(): Promise<TestModels> {
 }
 
 async function buildModels(): Promise<TestModels> {
-  const key = createHash('sha256')
-    .update(readFileSync(fixtureCheckpoint))
-    .update(`exporter ${EXPORTER_VERSION}`)
-    .digest('hex')
-    .slice(0, 16);
+  // keyed by the code that writes the files too (exporter folder and codec), so a change there re-exports
+  const hash = createHash('sha256').update(readFileSync(fixtureCheckpoint)).update(`exporter ${EXPORTER_VERSION}`);
+  const exportDir = path.join(repoRoot, 'src/training/export');
+  for (const f of readdirSync(exportDir).sort()) hash.update(readFileSync(path.join(exportDir, f)));
+  hash.update(readFileSync(path.join(repoRoot, 'src/onnx/proto.ts')));
+  const key = hash.digest('hex').slice(0, 16);
   const dir = path.join(os.tmpdir(), `webtoon-test-models-${key}`);
   mkdirSync(dir, { recursive: true });
   const versions = { a2b: 'fixture-a2b-1', b2a: 'fixture-b2a-1' };
@@ -79,8 +79,7 @@ export function installModel(src: string, dir: string, name: string): string {
  * the registry lets a later metadata entry win over an earlier one with the same key).
  */
 export function writeWithMetadata(src: string, dst: string, metadata: Record<string, string>): string {
-  const appendix = onnx.ModelProto.encode({ metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })) }).finish();
-  writeFileSync(dst, Buffer.concat([readFileSync(src), appendix]));
+  writeFileSync(dst, Buffer.concat([readFileSync(src), metadataAppendix(metadata)]));
   return dst;
 }
 
@@ -94,18 +93,10 @@ export function fileFacts(p: string): { bytes: number; mtimeMs: number } | null 
  * and is NHWC `[N, H, W, 3]`; it has a direction and version so only the structure is wrong.
  */
 export function writeContractBreakingModel(dst: string): string {
-  const vi = (name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto => ({
-    name,
-    type: {
-      tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  });
-  const model = onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
+  const vi = (name: string, dims: (number | string)[]) => tensorValueInfo(name, TensorDataType.FLOAT, dims);
+  const model = encodeModel({
+    irVersion: 8n,
+    opsetImport: [{ domain: '', version: 17n }],
     producerName: 'webtoonfaces-test',
     graph: {
       name: 'broken',
@@ -118,15 +109,15 @@ export function writeContractBreakingModel(dst: string): string {
       { key: 'img_size', value: '64' },
       { key: 'version', value: 'zzz-broken' },
     ],
-  }).finish();
+  });
   writeFileSync(dst, model);
   return dst;
 }
 
 /** A model with a contract-shaped graph but no metadata at all (for `translate --model` with flags). */
 export function writeModelWithoutMetadata(src: string, dst: string): string {
-  const decoded = onnx.ModelProto.decode(readFileSync(src));
+  const decoded = decodeModel(readFileSync(src));
   decoded.metadataProps = [];
-  writeFileSync(dst, onnx.ModelProto.encode(decoded).finish());
+  writeFileSync(dst, encodeModel(decoded));
   return dst;
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointHash, loadCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.ts';
 import { ExportError } from '../../src/training/training.errors.ts';
 import { exportGenerator } from '../../src/training/export/exporter.ts';
-import { readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { readModelMetadata } from '../../src/onnx/proto.ts';
 import { createTfjsReference } from '../../src/training/export/tfjs-reference.ts';
 import { runOnnxGenerator } from '../../src/training/export/verify.ts';
 import { importTorchCheckpoint } from '../../src/training/torch-import/index.ts';

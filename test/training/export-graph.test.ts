@@ -3,7 +3,8 @@ import * as ort from 'onnxruntime-node';
 import { ExportError } from '../../src/training/training.errors.ts';
 import { float32ToHalf, fromHalfBits, toHalfBits } from '../../src/training/export/fp16.ts';
 import { buildGeneratorGraph, expectedGeneratorShapes, type GeneratorGraphConfig } from '../../src/training/export/generator-graph.ts';
-import { attr, DataType, GraphBuilder, metadataAppendix, onnx, readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { AttributeType, decodeModel, metadataAppendix, readModelMetadata } from '../../src/onnx/proto.ts';
+import { attr, DataType, GraphBuilder } from '../../src/training/export/graph-builder.ts';
 import { randomGeneratorState, uniformArray } from '../../src/training/export/random-state.ts';
 import { runOnnxGenerator } from '../../src/training/export/verify.ts';
 
@@ -38,9 +39,9 @@ describe('GraphBuilder', () => {
     const sut = new GraphBuilder('g');
     const x = sut.input('x', DataType.FLOAT, [1]);
     sut.output('y', sut.op('LeakyRelu', [x], { alpha: attr.float(1) }), DataType.FLOAT, [1]);
-    const decoded = onnx.ModelProto.decode(sut.toModelBytes(modelOpts));
-    const a = decoded.graph!.node![0].attribute![0];
-    expect(a.type).toBe(onnx.AttributeProto.AttributeType.FLOAT);
+    const decoded = decodeModel(sut.toModelBytes(modelOpts));
+    const a = decoded.graph!.node[0].attribute[0];
+    expect(a.type).toBe(AttributeType.FLOAT);
     expect(a.f).toBe(1);
   });
 
@@ -66,9 +67,9 @@ describe('readModelMetadata', () => {
     const stamped = Buffer.concat([base, metadataAppendix({ verify_max_abs_diff: '1e-6' })]);
     expect(readModelMetadata(stamped)).toEqual({ direction: 'a2b', version: 'v1', verify_max_abs_diff: '1e-6' });
     // the official decoder agrees: protobuf merges concatenated messages
-    const decoded = onnx.ModelProto.decode(stamped);
+    const decoded = decodeModel(stamped);
     expect(decoded.metadataProps.map((e) => e.key)).toEqual(['direction', 'version', 'verify_max_abs_diff']);
-    expect(decoded.graph!.node!.map((n) => n.opType)).toEqual(['Relu', 'Identity']);
+    expect(decoded.graph!.node.map((n) => n.opType)).toEqual(['Relu', 'Identity']);
   });
 });
 
@@ -118,9 +119,11 @@ describe('buildGeneratorGraph', () => {
   });
 
   it('declares a dynamic batch axis, and dynamic H/W only in light mode', () => {
-    const dims = (cfg: GeneratorGraphConfig) =>
-      onnx.ModelProto.decode(buildGeneratorGraph(randomGeneratorState(cfg), cfg).builder.toModelBytes(modelOpts))
-        .graph!.input![0].type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+    const dims = (cfg: GeneratorGraphConfig) => {
+      const type = decodeModel(buildGeneratorGraph(randomGeneratorState(cfg), cfg).builder.toModelBytes(modelOpts)).graph!.input[0].type!.value;
+      if (type.case !== 'tensorType') throw new Error(`input is a ${type.case}, not a tensor`);
+      return type.value.shape!.dim.map((d) => (d.value.case === 'dimParam' ? d.value.value : Number(d.value.value)));
+    };
     expect(dims(lightCfg)).toEqual(['N', 3, 'H', 'W']);
     expect(dims(fullCfg)).toEqual(['N', 3, 32, 32]);
   });
@@ -152,8 +155,8 @@ describe('buildGeneratorGraph', () => {
     const state = randomGeneratorState(lightCfg, 2);
     const bytes32 = buildGeneratorGraph(state, lightCfg).builder.toModelBytes(modelOpts);
     const bytes16 = buildGeneratorGraph(state, lightCfg, { fp16: true }).builder.toModelBytes(modelOpts);
-    const decoded = onnx.ModelProto.decode(bytes16);
-    const conv = decoded.graph!.initializer!.find((t) => t.name === 'DownBlock.1.weight.fp16');
+    const decoded = decodeModel(bytes16);
+    const conv = decoded.graph!.initializer.find((t) => t.name === 'DownBlock.1.weight.fp16');
     expect(conv?.dataType).toBe(DataType.FLOAT16);
     expect(bytes16.byteLength).toBeLessThan(bytes32.byteLength * 0.7);
     const input = uniformArray(3 * 32 * 32, 1);

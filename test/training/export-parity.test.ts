@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGenerator, type Direction } from '../../src/training/export/exporter.ts';
-import { readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { readModelMetadata } from '../../src/onnx/proto.ts';
 import { uniformArray } from '../../src/training/export/random-state.ts';
 import { createTfjsReference } from '../../src/training/export/tfjs-reference.ts';
 import { maxAbsDiff, runOnnxGenerator } from '../../src/training/export/verify.ts';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.ts';
 import { exportGenerator } from '../../src/training/export/exporter.ts';
-import { readModelMetadata } from '../../src/training/export/graph-builder.ts';
+import { readModelMetadata } from '../../src/onnx/proto.ts';
 import { createTfjsReference } from '../../src/training/export/tfjs-reference.ts';
 import { importTorchCheckpoint } from '../../src/training/torch-import/index.ts';
 

@@ -8,14 +8,14 @@ import { CheckpointError } from '../training.errors.ts';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../../shared/atomic-write.ts';
 import { checkGeneratorContract, contractMessage, encodeGeneratorMetadata } from '../../shared/generator-contract.ts';
-import { readOnnxHeader } from '../../onnx/proto.ts';
+import { metadataAppendix, readOnnxHeader } from '../../onnx/proto.ts';
 import path from 'node:path';
 import { moduleLogger } from '../../logger.ts';
 import { isDirection, type Direction } from '../../shared/direction.ts';
 import { type NetworkName, type StateDict, type UgatitState } from '../tensors.ts';
 import { ExportError } from '../training.errors.ts';
 import { buildGeneratorGraph, ONNX_IR_VERSION, ONNX_OPSET, type GeneratorGraphConfig } from './generator-graph.ts';
-import { metadataAppendix, type ModelOptions } from './graph-builder.ts';
+import type { ModelOptions } from './graph-builder.ts';
 import type { Int8Options } from './quantize-generator.ts';
 import { verifyGenerator, type GeneratorReference, type VerifyResult } from './verify.ts';
 

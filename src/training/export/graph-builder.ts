@@ -1,21 +1,30 @@
 /**
- * A small builder for ONNX graphs on the official protobuf schema (the `onnx-proto` package, encoded with
- * protobufjs). It knows nothing about U-GAT-IT: it hands out unique tensor names, records nodes with
- * explicitly typed attributes, stores initializers as little-endian raw bytes, and encodes a ModelProto.
+ * A small builder for ONNX graphs, encoded by the project's one ONNX codec (`src/onnx/proto.ts`, generated
+ * from the official onnx.proto). It knows nothing about U-GAT-IT: it hands out unique tensor names, records
+ * nodes with explicitly typed attributes, stores initializers as little-endian raw bytes, and encodes a
+ * ModelProto.
  */
 import { endianness } from 'node:os';
-import onnxProto from 'onnx-proto';
-
-export const { onnx } = onnxProto;
+import {
+  AttributeType,
+  encodeModel,
+  metadataEntries,
+  TensorDataType,
+  tensorValueInfo,
+  type AttributeInit,
+  type NodeInit,
+  type TensorInit,
+  type ValueInfoInit,
+} from '../../onnx/proto.ts';
 
 /** ONNX tensor element types used here (values of `TensorProto.DataType`). */
 export const DataType = {
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  INT32: 6,
-  INT64: 7,
-  FLOAT16: 10,
+  FLOAT: TensorDataType.FLOAT,
+  UINT8: TensorDataType.UINT8,
+  INT8: TensorDataType.INT8,
+  INT32: TensorDataType.INT32,
+  INT64: TensorDataType.INT64,
+  FLOAT16: TensorDataType.FLOAT16,
 } as const;
 export type DataTypeValue = (typeof DataType)[keyof typeof DataType];
 
@@ -39,35 +48,19 @@ export const attr = {
   string: (value: string): Attr => ({ type: 'string', value }),
 };
 
-const AttrType = onnx.AttributeProto.AttributeType;
-
-function encodeAttr(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
+function encodeAttr(name: string, a: Attr): AttributeInit {
   switch (a.type) {
     case 'int':
-      return { name, type: AttrType.INT, i: a.value };
+      return { name, type: AttributeType.INT, i: BigInt(a.value) };
     case 'ints':
-      return { name, type: AttrType.INTS, ints: a.value };
+      return { name, type: AttributeType.INTS, ints: a.value.map(BigInt) };
     case 'float':
-      return { name, type: AttrType.FLOAT, f: a.value };
+      return { name, type: AttributeType.FLOAT, f: a.value };
     case 'floats':
-      return { name, type: AttrType.FLOATS, floats: a.value };
+      return { name, type: AttributeType.FLOATS, floats: a.value };
     case 'string':
-      return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) };
+      return { name, type: AttributeType.STRING, s: new TextEncoder().encode(a.value) };
   }
-}
-
-function valueInfo(name: string, elemType: DataTypeValue, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : typeof d === 'string' ? { dimParam: d } : {})),
-        },
-      },
-    },
-  };
 }
 
 /** Bytes of a typed array, viewed without copying (the machine must be little-endian, as ONNX raw_data is). */
@@ -90,10 +83,10 @@ export interface ModelOptions {
  * the names they are given (so an exported weight keeps its official PyTorch name).
  */
 export class GraphBuilder {
-  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
-  private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
-  private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
-  private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private readonly nodes: NodeInit[] = [];
+  private readonly initializers: TensorInit[] = [];
+  private readonly inputs: ValueInfoInit[] = [];
+  private readonly outputs: ValueInfoInit[] = [];
   private readonly names = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private counter = 0;
@@ -123,7 +116,7 @@ export class GraphBuilder {
   /** Declare a graph input. */
   input(name: string, elemType: DataTypeValue, dims: Dim[]): string {
     this.claim(name);
-    this.inputs.push(valueInfo(name, elemType, dims));
+    this.inputs.push(tensorValueInfo(name, elemType, dims));
     return name;
   }
 
@@ -133,7 +126,7 @@ export class GraphBuilder {
       this.claim(name);
       this.nodes.push({ opType: 'Identity', input: [from], output: [name], name: `${name}_identity` });
     }
-    this.outputs.push(valueInfo(name, elemType, dims));
+    this.outputs.push(tensorValueInfo(name, elemType, dims));
   }
 
   /** Add a float32 initializer (data copied by reference; do not mutate it afterwards). */
@@ -204,12 +197,12 @@ export class GraphBuilder {
 
   /** Encode the graph as a ModelProto. */
   toModelBytes(opts: ModelOptions): Uint8Array {
-    const model: onnxProto.onnx.IModelProto = {
-      irVersion: opts.irVersion,
+    return encodeModel({
+      irVersion: BigInt(opts.irVersion),
       producerName: opts.producerName,
       producerVersion: opts.producerVersion,
       docString: opts.docString ?? '',
-      opsetImport: [{ domain: '', version: opts.opsetVersion }],
+      opsetImport: [{ domain: '', version: BigInt(opts.opsetVersion) }],
       metadataProps: metadataEntries(opts.metadata),
       graph: {
         name: this.graphName,
@@ -218,8 +211,7 @@ export class GraphBuilder {
         input: this.inputs,
         output: this.outputs,
       },
-    };
-    return onnx.ModelProto.encode(model).finish();
+    });
   }
 
   private claim(name: string): void {
@@ -234,76 +226,6 @@ export class GraphBuilder {
   }
 
   private pushInitializer(name: string, dims: readonly number[], dataType: DataTypeValue, raw: Uint8Array): void {
-    this.initializers.push({ name, dims: [...dims], dataType, rawData: raw });
-  }
-}
-
-function metadataEntries(metadata: Record<string, string>): onnxProto.onnx.IStringStringEntryProto[] {
-  return Object.entries(metadata).map(([key, value]) => ({ key, value }));
-}
-
-/**
- * Bytes that, appended to an encoded ModelProto, add these metadata_props entries. Protobuf merges
- * concatenated messages and appends repeated fields, so a model can be verified first and then stamped
- * with its measured results without encoding its (possibly 1 GB) graph a second time.
- */
-export function metadataAppendix(metadata: Record<string, string>): Uint8Array {
-  return onnx.ModelProto.encode({ metadataProps: metadataEntries(metadata) }).finish();
-}
-
-/**
- * Read `metadata_props` of an encoded ModelProto without decoding its graph: walks the top-level fields
- * and skips everything but field 14 (metadata_props). Later entries win over earlier ones with the same key.
- */
-export function readModelMetadata(bytes: Uint8Array): Record<string, string> {
-  const out: Record<string, string> = {};
-  const reader = new ProtoReader(bytes);
-  while (!reader.done()) {
-    const tag = reader.varint();
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (field === 14 && wire === 2) {
-      const len = reader.varint();
-      const entry = onnx.StringStringEntryProto.decode(bytes.subarray(reader.pos, reader.pos + len));
-      out[entry.key] = entry.value;
-      reader.pos += len;
-    } else {
-      reader.skip(wire);
-    }
-  }
-  return out;
-}
-
-/** Minimal protobuf wire reader for top-level field walking (varints up to 2^53). */
-class ProtoReader {
-  pos = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-
-  done(): boolean {
-    return this.pos >= this.bytes.length;
-  }
-
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (;;) {
-      if (this.pos >= this.bytes.length) throw new Error('truncated protobuf varint');
-      const b = this.bytes[this.pos++];
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-  }
-
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) {
-      const len = this.varint(); // read first: `this.pos += this.varint()` would add to the stale position
-      this.pos += len;
-    }
-    else if (wire === 5) this.pos += 4;
-    else throw new Error(`unsupported protobuf wire type ${wire}`);
-    if (this.pos > this.bytes.length) throw new Error('truncated protobuf message');
+    this.initializers.push({ name, dims: dims.map(BigInt), dataType, rawData: raw });
   }
 }
