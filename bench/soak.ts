@@ -36,7 +36,8 @@ const arg = (name: string, dflt: number): number => {
 const minutes = arg('minutes', 5);
 const concurrency = arg('concurrency', 4);
 const killEveryMs = arg('kill-every-s', 60) * 1000;
-const redisUrl = process.env.REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+// `||`, not `??`: a copied .env.example sets REDIS_URL= (empty), which src/config.ts loads into process.env.
+const redisUrl = process.env.REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const JOB_TIMEOUT_MS = 20_000;
 const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
 const queue = `webtoon-soak-${randomUUID()}`;
