@@ -6,9 +6,10 @@
  * untyped errors, lost jobs, duplicate results, p50/p95/p99 latency of results, peak RSS per process,
  * Redis memory before and after, and the keys still holding image bytes at the end.
  *
- * Needs Redis (REDIS_URL or TEST_REDIS_URL, default redis://127.0.0.1:6379). Uses the tiny fixture
- * generator (light, ngf 8, 64²) exported by our exporter, so the figures are about the plumbing, not
- * the network.
+ * Needs Redis (REDIS_URL or TEST_REDIS_URL, default redis://127.0.0.1:6379). Uses the demo's tiny
+ * random-weight generators (light, ngf 8, 64²) exported by our exporter and the bundled
+ * assets/demo/astronaut.jpg, so it runs from a clone alone and the figures are about the plumbing,
+ * not the network.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,10 +24,10 @@ import { loadConfig } from '../src/config.ts';
 import { InferenceError } from '../src/inference/inference.errors.ts';
 import { createRedisInferenceClient, type RedisInferenceClient } from '../src/inference/redis.transport.ts';
 import { exportGenerator } from '../src/training/export/exporter.ts';
-import { readTorchCheckpoint } from '../src/training/torch-import/torch-checkpoint.ts';
+import { randomGeneratorState } from '../src/training/export/random-state.ts';
+import { DEMO_GENERATOR } from '../src/cli/commands/demo.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const shared = path.resolve(root, '../shared');
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: number): number => {
   const i = argv.indexOf(`--${name}`);
@@ -35,7 +36,8 @@ const arg = (name: string, dflt: number): number => {
 const minutes = arg('minutes', 5);
 const concurrency = arg('concurrency', 4);
 const killEveryMs = arg('kill-every-s', 60) * 1000;
-const redisUrl = process.env.REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+// `||`, not `??`: a copied .env.example sets REDIS_URL= (empty), which src/config.ts loads into process.env.
+const redisUrl = process.env.REDIS_URL || process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const JOB_TIMEOUT_MS = 20_000;
 const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
 const queue = `webtoon-soak-${randomUUID()}`;
@@ -47,11 +49,11 @@ function log(msg: string): void {
 
 // --- models -------------------------------------------------------------------------------------
 const modelsDir = path.join(tmp, 'models');
-const state = readTorchCheckpoint(path.join(shared, 'fixtures/ugatit-torch/light-ngf8-nb2-64/params.pt'));
+// The demo's tiny random-weight generators (light, ngf 8, 2 blocks, 64²): what is soaked is everything around them.
 for (const direction of ['a2b', 'b2a'] as const) {
   await exportGenerator({
-    state,
-    config: { variant: 'pytorch', light: true, ngf: 8, n_blocks: 2, img_size: 64, step: 0 },
+    state: { [direction === 'a2b' ? 'genA2B' : 'genB2A']: randomGeneratorState(DEMO_GENERATOR, direction === 'a2b' ? 1 : 2) },
+    config: DEMO_GENERATOR,
     direction,
     outPath: path.join(modelsDir, `${direction}.onnx`),
     version: `soak-${direction}`,
@@ -60,7 +62,7 @@ for (const direction of ['a2b', 'b2a'] as const) {
 }
 
 // --- inputs -------------------------------------------------------------------------------------
-const astronaut = readFileSync(path.join(shared, 'data/photos/astronaut.png'));
+const astronaut = readFileSync(path.join(root, 'assets/demo/astronaut.jpg'));
 const selfies = [astronaut, await sharp(astronaut).flop().png().toBuffer(), await sharp(astronaut).resize(800).jpeg().toBuffer()];
 const huge = await sharp({ create: { width: 5000, height: 5000, channels: 3, background: '#808080' } }).png().toBuffer();
 type Kind = { name: string; image: Buffer; direction: 'a2b' | 'b2a'; client: 'normal' | 'short' };

@@ -5,10 +5,10 @@
  *   npm run docs:pictures                       # the tiny test network (random weights: the faces are noise)
  *   npm run docs:pictures -- --model models/a2b.onnx [--input selfie.png]
  *
- * Without --model it builds a generator the way README's "try the whole pipeline" does:
- * `webtoon import-torch` of the official-layout fixture checkpoint (../shared/fixtures/ugatit-torch/
- * light-ngf8-nb2-64/params.pt), then `webtoon export`. The input defaults to astronaut.png (public
- * domain, ../shared/data/photos). Each picture is scaled to at most 384 px and saved as JPEG (< 200 KB).
+ * Without --model it uses the generator README's "Try it" makes: `webtoon demo` (a random-weight
+ * light generator, ngf 8, 2 blocks, 64², from nothing but the clone). The input defaults to the
+ * bundled assets/demo/astronaut.jpg (public domain). Each picture is scaled to at most 384 px and
+ * saved as JPEG (< 200 KB).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,11 +19,10 @@ import { parseArgs } from 'node:util';
 import { decodeUnchecked, encodeJpeg, resizeTo } from '../src/media/media.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const shared = path.resolve(repo, '../shared');
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
-    input: { type: 'string', default: path.join(shared, 'data/photos/astronaut.png') },
+    input: { type: 'string', default: path.join(repo, 'assets/demo/astronaut.jpg') },
     out: { type: 'string', default: path.join(repo, 'docs/images') },
   },
 });
@@ -37,9 +36,8 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'webtoon-pictures-'));
 try {
   let model = values.model;
   if (!model) {
-    webtoon(['import-torch', path.join(shared, 'fixtures/ugatit-torch/light-ngf8-nb2-64/params.pt'), '--out', path.join(work, 'ck')]);
-    model = path.join(work, 'a2b.onnx');
-    webtoon(['export', path.join(work, 'ck'), '--direction', 'a2b', '-o', model]);
+    webtoon(['demo', '--out', path.join(work, 'demo')]);
+    model = path.join(work, 'demo/tiny-a2b.onnx');
   }
   for (const mode of ['face', 'photo', 'side-by-side']) {
     const png = path.join(work, `${mode}.png`);

@@ -12,9 +12,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { isAppError } from '../errors.ts';
+import { exitCodeOfCommanderError } from './manifest-program.mjs';
 
-/** Exit status of a usage error (bad flag, missing argument), as for the project's own UsageError. */
-export const USAGE_EXIT_CODE = 2;
+export { USAGE_EXIT_CODE } from './manifest-program.mjs';
 
 /** What each module in `src/cli/commands/` default-exports. */
 export type RegisterCommand = (program: Command) => void;
@@ -66,7 +66,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; every other commander error is a usage error.
-      process.exitCode = err.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
+      process.exitCode = exitCodeOfCommanderError(err);
       return;
     }
     if (isAppError(err)) {

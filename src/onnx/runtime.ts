@@ -63,6 +63,12 @@ export interface SessionOptions {
   devices: readonly string[];
   /** Intra-op threads; 0 lets ONNX Runtime decide. */
   threads: number;
+  /**
+   * Whether this session may print the one "onnxruntime runs on <provider>" info line (default true).
+   * A check on a fixed provider (the exporter's self-check on cpu) passes false: it says nothing about
+   * the provider that serves, so it logs at debug and leaves the info line to the serving session.
+   */
+  announce?: boolean;
 }
 
 /** Providers that failed to load in this process, with the reason (logged once each). */
@@ -213,10 +219,13 @@ async function createModelNow(model: string | Uint8Array, opts: SessionOptions):
       };
       const session =
         typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
-      if (!announced.has(ep)) {
+      const skipped = [...failedProviders.entries()].filter(([p]) => providers.includes(p)).map(([p, why]) => `${p}: ${why === 'not installed' ? 'not installed' : 'failed to load'}`);
+      const line = `onnxruntime runs on ${ep}${skipped.length ? ` (${skipped.join(', ')})` : ''}`;
+      if (opts.announce === false) {
+        log.debug({ provider: ep, skipped }, line);
+      } else if (!announced.has(ep)) {
         announced.add(ep);
-        const skipped = [...failedProviders.entries()].filter(([p]) => providers.includes(p)).map(([p, why]) => `${p}: ${why === 'not installed' ? 'not installed' : 'failed to load'}`);
-        log.info({ provider: ep, skipped }, `onnxruntime runs on ${ep}${skipped.length ? ` (${skipped.join(', ')})` : ''}`);
+        log.info({ provider: ep, skipped }, line);
       }
       return new OrtModel(session, ep);
     } catch (err) {

@@ -6,9 +6,12 @@ import { describe, expect, it } from 'vitest';
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/webtoon.mjs');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Node flag that makes tsx and every .ts module unloadable in the child (test/helpers/block-typescript.mjs). */
+const WITHOUT_TYPESCRIPT = ['--import', path.join(root, 'test/helpers/block-typescript.mjs')];
+
+function run(args: string[], nodeFlags: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const argv = [bin, ...args];
+    const argv = [...nodeFlags, bin, ...args];
     const child = spawn(process.execPath, argv, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'error' } });
     let stdout = '';
     let stderr = '';
@@ -48,6 +51,44 @@ describe('webtoon (the CLI entry)', () => {
     }
   });
 
+  it('answers help in every form without loading tsx or any TypeScript module, with the text commander prints', async () => {
+    const cases: Array<{ args: string[]; code: number; out: 'stdout' | 'stderr'; first: RegExp }> = [
+      { args: ['--help'], code: 0, out: 'stdout', first: /^Usage: webtoon \[options\] \[command\]\n/ },
+      { args: ['help'], code: 0, out: 'stdout', first: /^Usage: webtoon \[options\] \[command\]\n/ },
+      { args: ['help', 'translate'], code: 0, out: 'stdout', first: /^Usage: webtoon translate \[options\] <image>\n/ },
+      { args: ['translate', '--help'], code: 0, out: 'stdout', first: /^Usage: webtoon translate \[options\] <image>\n/ },
+      { args: ['dataset', 'build', '-h'], code: 0, out: 'stdout', first: /^Usage: webtoon dataset build \[options\]\n[\s\S]*\nExamples:\n/ },
+      // A bare `webtoon` (or a group without its subcommand) prints the help on stderr as a usage error.
+      { args: [], code: 2, out: 'stderr', first: /^Usage: webtoon \[options\] \[command\]\n/ },
+      { args: ['db'], code: 2, out: 'stderr', first: /^Usage: webtoon db \[options\] \[command\]\n/ },
+    ];
+    for (const c of cases) {
+      const r = await run(c.args, WITHOUT_TYPESCRIPT);
+      expect({ args: c.args, code: r.code }).toEqual({ args: c.args, code: c.code });
+      expect(r[c.out]).toMatch(c.first);
+      expect(r[c.out === 'stdout' ? 'stderr' : 'stdout']).toBe('');
+    }
+    // The same text as the real program prints (tsx loaded): `translate --help`.
+    const viaManifest = await run(['translate', '--help'], WITHOUT_TYPESCRIPT);
+    const { main } = await import('../../src/cli/index.ts');
+    const real = await captureStdout(() => main(['node', 'webtoon', 'translate', '--help']));
+    expect(viaManifest.stdout).toBe(real);
+  });
+
+  it('answers usage errors without TypeScript, and hands a call that names a command to the real program', async () => {
+    const usage = await run(['translate', '--direction'], WITHOUT_TYPESCRIPT);
+    expect([usage.code, usage.stderr]).toEqual([2, "error: option '-d, --direction <dir>' argument missing\n(run with --help for usage)\n"]);
+    const choice = await run(['report', '--format', 'xml'], WITHOUT_TYPESCRIPT);
+    expect([choice.code, choice.stderr]).toEqual([2, "error: option '-f, --format <format>' argument 'xml' is invalid. Allowed choices are table, json, csv.\n(run with --help for usage)\n"]);
+    // A call that runs a command needs the real (TypeScript) program: blocked, it cannot start ...
+    const blocked = await run(['translate', 'no-such-file.png'], WITHOUT_TYPESCRIPT);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toMatch(/blocked: tsx/);
+    // ... and normally the real command answers (here: its own refusal of the missing file).
+    const real = await run(['translate', 'no-such-file.png']);
+    expect([real.code, real.stderr]).toEqual([2, 'webtoon: UsageError[USAGE]: cannot read no-such-file.png: ENOENT\n']);
+  });
+
   it('registers every command without loading tfjs, discord.js, onnxruntime, sharp, vega or the database drivers', () => {
     // Walk the static (non-type) imports from the CLI entry; heavy modules may only be imported dynamically, in actions.
     const sut = staticImportClosure([path.join(root, 'src/cli/index.ts'), ...commandFiles()]);
@@ -60,6 +101,19 @@ describe('webtoon (the CLI entry)', () => {
     expect(sut.packages).toContain('@tensorflow/tfjs');
   });
 });
+
+async function captureStdout(fn: () => Promise<void>): Promise<string> {
+  const write = process.stdout.write.bind(process.stdout);
+  let text = '';
+  process.stdout.write = ((chunk: string | Uint8Array) => ((text += chunk.toString()), true)) as typeof process.stdout.write;
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = write;
+    process.exitCode = undefined;
+  }
+  return text;
+}
 
 const HEAVY = /^(@tensorflow\/|discord\.js|onnxruntime-node|sharp|vega|vega-lite|pg|@electric-sql\/|bullmq|ioredis|drizzle-orm)/;
 

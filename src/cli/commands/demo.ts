@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { writeFileAtomicSync } from '../../shared/atomic-write.ts';
+import type { GeneratorGraphConfig } from '../../training/export/generator-graph.ts';
+import type { StateDict } from '../../training/tensors.ts';
 
 /** The bundled photograph the demo translates by default. */
 export const DEMO_IMAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../assets/demo/astronaut.jpg');
@@ -42,12 +44,16 @@ export default function register(program: Command): void {
       const bytes = readFileSync(image);
 
       const { exportGenerator } = await import('../../training/export/exporter.ts');
+      const { createTfjsReference } = await import('../../training/export/tfjs-reference.ts');
       const { randomGeneratorState } = await import('../../training/export/random-state.ts');
+      // The self-check of a 64² generator takes milliseconds on wasm: no GPU probe (whose driver
+      // messages would be the demo's only output on a machine without one).
+      const reference = (state: StateDict, cfg: GeneratorGraphConfig) => createTfjsReference(state, cfg, 'wasm');
       mkdirSync(out, { recursive: true });
       const models: Record<'a2b' | 'b2a', string> = { a2b: path.join(out, 'tiny-a2b.onnx'), b2a: path.join(out, 'tiny-b2a.onnx') };
       for (const [direction, seed] of [['a2b', 1], ['b2a', 2]] as const) {
         const state = { [direction === 'a2b' ? 'genA2B' : 'genB2A']: randomGeneratorState(DEMO_GENERATOR, seed) };
-        const r = await exportGenerator({ state, config: DEMO_GENERATOR, direction, outPath: models[direction], version: `demo-random-${direction}` });
+        const r = await exportGenerator({ state, config: DEMO_GENERATOR, direction, outPath: models[direction], version: `demo-random-${direction}`, reference });
         process.stdout.write(`${path.relative(process.cwd(), r.path)}: random-weight ${direction} generator, ${Math.round(r.bytes / 1024)} KiB, verified (max diff ${r.maxAbsDiff?.toExponential(1)})\n`);
       }
 

@@ -115,7 +115,7 @@ export async function calibrate(
   how: RangeMethod,
   threads = 0,
 ): Promise<CalibrationRanges> {
-  const model = await createModel(calibrationModel, { devices: ['cpu'], threads });
+  const model = await createModel(calibrationModel, { devices: ['cpu'], threads, announce: false });
   const ranges: CalibrationRanges = new Map();
   try {
     for (const crop of crops) {
@@ -278,8 +278,8 @@ export async function measureQuality(
   size: number,
   threads = 0,
 ): Promise<QuantQuality> {
-  const a = await createModel(fp32Model, { devices: ['cpu'], threads });
-  const b = await createModel(int8Model, { devices: ['cpu'], threads });
+  const a = await createModel(fp32Model, { devices: ['cpu'], threads, announce: false });
+  const b = await createModel(int8Model, { devices: ['cpu'], threads, announce: false });
   let sumSq = 0;
   let sumAbs = 0;
   let maxAbs = 0;

@@ -28,7 +28,7 @@ export async function runOnnxGenerator(
   input: Float32Array,
   shape: [number, number, number, number],
 ): Promise<GeneratorOutputs & { dims: Record<string, readonly number[]> }> {
-  const session = await createModel(model, { devices: ['cpu'], threads: 0 });
+  const session = await createModel(model, { devices: ['cpu'], threads: 0, announce: false });
   try {
     const res = await session.run({ [GENERATOR_IO.input]: { data: input, dims: shape } });
     const get = (k: string): { data: Float32Array; dims: number[] } => {
