@@ -47,7 +47,7 @@ function log(msg: string): void {
 
 // --- models -------------------------------------------------------------------------------------
 const modelsDir = path.join(tmp, 'models');
-const state = readTorchCheckpoint(path.join(shared, 'fixtures/ugatit-torch/light-ngf8-nb2-64/params.pt'));
+const state = await readTorchCheckpoint(path.join(shared, 'fixtures/ugatit-torch/light-ngf8-nb2-64/params.pt'));
 for (const direction of ['a2b', 'b2a'] as const) {
   await exportGenerator({
     state,
