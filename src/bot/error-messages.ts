@@ -78,7 +78,10 @@ export function messageForCode(code: string, details: Record<string, unknown>, l
     case 'RATE_LIMITED': {
       const s = Math.max(1, Math.ceil(num(details, 'retryAfterSeconds') ?? 60));
       const scope = details.scope === 'guild' ? 'This server has' : "You've";
-      return `${scope} reached the limit of ${details.limit ?? '?'} translations per minute. Try again in ${s} s.`;
+      const what = details.action === 'stats' ? '`/webtoon-stats` requests' : details.action === 'report' ? 'problem reports' : details.action === 'vote' ? 'votes' : 'translations';
+      const window = num(details, 'windowSeconds') ?? 60;
+      const per = window === 60 ? 'minute' : `${window} s`;
+      return `${scope} reached the limit of ${details.limit ?? '?'} ${what} per ${per}. Try again in ${s} s.`;
     }
     case 'UNKNOWN_GENERATION':
       return "I can't find that translation any more (it may have been erased).";
