@@ -60,6 +60,9 @@ const bot = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/webtoon.mjs'), 'b
     QUEUE_MAX: String(queueMax),
     RATE_LIMIT_USER_PER_MIN: '0',
     RATE_LIMIT_GUILD_PER_MIN: '0',
+    RATE_LIMIT_STATS_PER_MIN: '0',
+    RATE_LIMIT_REPORTS_PER_MIN: '0',
+    RATE_LIMIT_VOTES_PER_MIN: '0',
   },
   stdio: ['ignore', 'inherit', 'pipe'],
 });

@@ -57,6 +57,10 @@ const schema = z.object({
   DOWNLOAD_TIMEOUT_MS: int(1).default(15_000),
   RATE_LIMIT_USER_PER_MIN: int(0).default(5),
   RATE_LIMIT_GUILD_PER_MIN: int(0).default(60),
+  RATE_LIMIT_STATS_PER_MIN: int(0).default(3),
+  RATE_LIMIT_REPORTS_PER_MIN: int(0).default(10),
+  RATE_LIMIT_VOTES_PER_MIN: int(0).default(30),
+  RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits, . _ : - only').default('webtoon-ratelimit'),
   BOT_SHARDS: z.union([z.literal('auto'), int(1)]).default('auto'),
 
   // automatic audit of each generation (face analysis after the reply; src/analysis)

@@ -9,7 +9,7 @@ import { loadCommands } from './command.loader.ts';
 import { handleReaction } from './handlers/reaction.handler.ts';
 import { routeInteraction } from './handlers/interaction.router.ts';
 import { JobTracker } from './job-tracker.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { RateLimits } from './rate-limiter.ts';
 import { SourceCache } from './source-cache.ts';
 
 export interface Bot {
@@ -42,7 +42,16 @@ export async function createBot(deps: BotDeps): Promise<Bot> {
     log,
     jobs: new JobTracker(),
     sources: new SourceCache(),
-    rateLimiter: new RateLimiter({ userPerMinute: config.RATE_LIMIT_USER_PER_MIN, guildPerMinute: config.RATE_LIMIT_GUILD_PER_MIN }),
+    rateLimits: new RateLimits(
+      {
+        translatePerUser: config.RATE_LIMIT_USER_PER_MIN,
+        translatePerGuild: config.RATE_LIMIT_GUILD_PER_MIN,
+        statsPerUser: config.RATE_LIMIT_STATS_PER_MIN,
+        reportsPerUser: config.RATE_LIMIT_REPORTS_PER_MIN,
+        votesPerUser: config.RATE_LIMIT_VOTES_PER_MIN,
+      },
+      { redis: deps.redis, keyPrefix: config.RATE_LIMIT_KEY_PREFIX },
+    ),
     limits: { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, minSide: config.MIN_FACE_PX },
   };
   const commands = await loadCommands();
@@ -79,6 +88,7 @@ export async function createBot(deps: BotDeps): Promise<Bot> {
         if (deps.owns?.auditor) await deps.auditor?.close(); // finishes pending audits before the database closes
         if (deps.owns?.inference) await deps.inference.close();
         if (deps.owns?.database) await deps.database.close();
+        if (deps.owns?.redis) deps.redis?.disconnect();
         log.info(drained, 'stopped');
         return drained;
       })();

@@ -83,7 +83,10 @@ const MESSAGES: MessageTable = {
   RATE_LIMITED: (d) => {
     const s = Math.max(1, Math.ceil(num(d, 'retryAfterSeconds') ?? 60));
     const scope = d.scope === 'guild' ? 'This server has' : "You've";
-    return `${scope} reached the limit of ${d.limit ?? '?'} translations per minute. Try again in ${s} s.`;
+    const what = d.action === 'stats' ? '`/webtoon-stats` requests' : d.action === 'report' ? 'problem reports' : d.action === 'vote' ? 'votes' : 'translations';
+    const window = num(d, 'windowSeconds') ?? 60;
+    const per = window === 60 ? 'minute' : `${window} s`;
+    return `${scope} reached the limit of ${d.limit ?? '?'} ${what} per ${per}. Try again in ${s} s.`;
   },
   UNKNOWN_GENERATION: () => "I can't find that translation any more (it may have been erased).",
   NOT_YOURS: (d) =>

@@ -5,6 +5,7 @@
  */
 import { REST, Routes, Status, type RESTGetCurrentApplicationResult } from 'discord.js';
 import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { migrateDatabase, openDatabaseFromConfig, type DatabaseHandle } from '../db/client.ts';
@@ -124,6 +125,8 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
   let inference: InferenceClient | undefined;
   let bot: Bot | undefined;
   let health: HealthServer | undefined;
+  // Rate-limit counts shared by every shard and bot process; one failed command → the per-process fallback.
+  const redis = cfg.REDIS_URL ? new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
   try {
     await migrateDatabase(database);
     inference = opts.inference ?? (await createInferenceClient(cfg));
@@ -135,7 +138,8 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
       feedback: new FeedbackService(database),
       renderChart,
       auditor: cfg.AUDIT_ENABLED ? new GenerationAuditor(new WorkerAuditRunner(), new AuditStore(database), { maxPending: cfg.AUDIT_MAX_PENDING }) : undefined,
-      owns: { inference: !opts.inference, database: !opts.database, auditor: true },
+      redis,
+      owns: { inference: !opts.inference, database: !opts.database, auditor: true, redis: true },
     });
     if (metrics) {
       const client = bot.client;
@@ -195,6 +199,7 @@ export async function runBot(cfg: Config, opts: RunBotOptions = {}): Promise<Run
     await bot?.client.destroy().catch(() => undefined);
     if (!opts.inference) await inference?.close().catch(() => undefined);
     if (!opts.database) await database.close().catch(() => undefined);
+    redis?.disconnect();
     throw err;
   }
 }

@@ -3,7 +3,7 @@
  * button): check the attachment's declared facts → rate limit → defer (ephemeral when private) →
  * download from an allowed host → enqueue, showing the queue position → reply with the image, an
  * embed, "Report a problem" and the variation buttons, plus 👍/👎 reactions → record the outcome as a
- * generation (never the image).
+ * generation (never the image); a request over the rate limit writes none.
  *
  * Every refusal is private to the member. Refusals before the download are ephemeral replies. The
  * deferral's visibility is fixed when it is sent (Discord cannot turn a public "thinking…" reply
@@ -38,6 +38,9 @@ export interface TranslationRequest {
 
 /** The interactions a translation answers: slash and message commands, variation buttons. */
 export type TranslationInteraction = CommandInteraction | ButtonInteraction;
+
+/** Refusals that write no generation row. */
+const NO_ROW_CODES = new Set(['SHUTTING_DOWN', 'RATE_LIMITED']);
 
 /** Failures the operator must act on (logged as errors; members are told the operator knows). */
 const OPERATOR_CODES = new Set(['MODEL_UNAVAILABLE', 'INVALID_MODEL', 'WORKER_CRASHED']);
@@ -143,12 +146,13 @@ export async function handleTranslation(ctx: BotContext, interaction: Translatio
     if (!ctx.jobs.accepting) throw new BotError('SHUTTING_DOWN', 'the bot is shutting down');
     if (!attachment) throw new BotError('NO_IMAGE', 'no image attached');
     checkDeclaredAttachment(attachment, { maxBytes: ctx.config.MAX_IMAGE_BYTES, maxPixels: ctx.config.MAX_IMAGE_PIXELS, minSide: ctx.config.MIN_FACE_PX });
-    ctx.rateLimiter.take(interaction.user.id, interaction.guildId);
+    await ctx.rateLimits.take('translate', interaction.user.id, interaction.guildId);
   } catch (err) {
     log.info({ code: errorCodeOf(err) }, 'translation refused before download');
     await replyWithError(ctx, interaction, err);
-    // every outcome is a generation row (no image hash: nothing was downloaded); not while shutting down
-    if (!(err instanceof BotError && err.code === 'SHUTTING_DOWN')) await finishFailure(ctx, interaction, req, null, err, null, null, 0, log);
+    // every outcome is a generation row (no image hash: nothing was downloaded); not while shutting
+    // down, and not for a request over the rate limit: a flood must not turn into database writes
+    if (!(err instanceof BotError && NO_ROW_CODES.has(err.code))) await finishFailure(ctx, interaction, req, null, err, null, null, 0, log);
     return;
   }
   // 2. acknowledge within Discord's 3 seconds; tracked from here so shutdown waits for it

@@ -69,6 +69,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     DOWNLOAD_TIMEOUT_MS: '5000',
     RATE_LIMIT_USER_PER_MIN: '0',
     RATE_LIMIT_GUILD_PER_MIN: '0',
+    RATE_LIMIT_STATS_PER_MIN: '0',
+    RATE_LIMIT_REPORTS_PER_MIN: '0',
+    RATE_LIMIT_VOTES_PER_MIN: '0',
     MAX_IMAGE_BYTES: String(2 * 1024 * 1024),
     ...opts.env,
   });

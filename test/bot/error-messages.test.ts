@@ -71,6 +71,12 @@ describe('friendlyMessage', () => {
     expect(friendlyMessage(new BotError('RATE_LIMITED', 'x', { scope: 'guild', limit: 60, retryAfterSeconds: 12.2 }), limits)).toBe(
       'This server has reached the limit of 60 translations per minute. Try again in 13 s.',
     );
+    expect(friendlyMessage(new BotError('RATE_LIMITED', 'x', { action: 'stats', scope: 'user', limit: 3, windowSeconds: 60, retryAfterSeconds: 41 }), limits)).toBe(
+      "You've reached the limit of 3 `/webtoon-stats` requests per minute. Try again in 41 s.",
+    );
+    expect(friendlyMessage(new BotError('RATE_LIMITED', 'x', { action: 'report', scope: 'user', limit: 10, windowSeconds: 2, retryAfterSeconds: 1 }), limits)).toBe(
+      "You've reached the limit of 10 problem reports per 2 s. Try again in 1 s.",
+    );
   });
 
   it('answers a bug, or an error whose code has no message, with a generic apology and the INTERNAL code', () => {

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOwnCheckpointDir, refuseOverwrite, whyNotReplaceable } from '../../src/cli/output-guard.ts';
 import { importTorchCheckpoint } from '../../src/training/torch-import/import-torch.ts';
-import { fixtureCheckpoint } from '../helpers/models.ts';
+import { runWebtoon } from '../helpers/cli.ts';
+import { exportedTestModels, fixtureCheckpoint } from '../helpers/models.ts';
+import { astronautPath } from '../inference/sample-images.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'webtoon-guard-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -18,6 +20,22 @@ describe('refuseOverwrite', () => {
     expect(() => refuseOverwrite(file, true)).not.toThrow();
     expect(() => refuseOverwrite(tmp, true)).toThrow(/is a folder/);
     expect(readFileSync(file, 'utf8')).toBe('mine');
+  });
+});
+
+describe('webtoon translate', () => {
+  it('leaves an existing output file alone without --force, and writes nothing', async () => {
+    // Before: translate (like export and report --chart) overwrote the file without asking.
+    const models = await exportedTestModels();
+    const out = path.join(tmp, 'mine.png');
+    writeFileSync(out, 'a file of the user');
+    const refused = await runWebtoon(['translate', astronautPath, '-o', out, '--model', models.a2b]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/already exists; pass --force to overwrite it/);
+    expect(readFileSync(out, 'utf8')).toBe('a file of the user');
+    const forced = await runWebtoon(['translate', astronautPath, '-o', out, '--model', models.a2b, '--force']);
+    expect(forced.code).toBe(0);
+    expect(readFileSync(out).subarray(1, 4).toString()).toBe('PNG');
   });
 });
 

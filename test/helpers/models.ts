@@ -51,7 +51,7 @@ async function buildModels(): Promise<TestModels> {
   const versions = { a2b: 'fixture-a2b-1', b2a: 'fixture-b2a-1' };
   const out = { a2b: path.join(dir, 'a2b.onnx'), b2a: path.join(dir, 'b2a.onnx') };
   if (!existsSync(out.a2b) || !existsSync(out.b2a)) {
-    const state = readTorchCheckpoint(fixtureCheckpoint);
+    const state = await readTorchCheckpoint(fixtureCheckpoint);
     const config = { variant: 'pytorch' as const, light: true, ngf: 8, n_blocks: 2, img_size: 64, step: 0 };
     for (const direction of ['a2b', 'b2a'] as const) {
       if (existsSync(out[direction])) continue;

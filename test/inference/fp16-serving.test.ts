@@ -16,7 +16,7 @@ import { fixtureCheckpoint } from '../helpers/models.ts';
 
 describe('fp16 model on the cuda,cpu provider list', () => {
   it('falls back to the CPU, says why once, and matches the fp32 output within the fp16 tolerance', async () => {
-    const state = readTorchCheckpoint(fixtureCheckpoint);
+    const state = await readTorchCheckpoint(fixtureCheckpoint);
     const config = { variant: 'pytorch' as const, light: true, ngf: 8, n_blocks: 2, img_size: 64, step: 0 };
     const dir = mkdtempSync(path.join(os.tmpdir(), 'webtoon-fp16-'));
     const fp16 = path.join(dir, 'fp16.onnx');

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
@@ -19,21 +18,10 @@ import { exportedTestModels, installModel, tempModelsDir, type TestModels } from
 import { astronautPng } from './sample-images.ts';
 import { createFaultInjectingClient, type FaultInjectingClient } from '../helpers/fault-injection.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
+import { redisReachable } from '../helpers/redis.ts';
 
 /** Real Redis at 127.0.0.1:6379 when it is running; the suite is skipped where it is absent. */
-const redisUp = await new Promise<boolean>((resolve) => {
-  const s = net.connect({ host: '127.0.0.1', port: 6379 });
-  s.setTimeout(500);
-  s.once('connect', () => {
-    s.end();
-    resolve(true);
-  });
-  s.once('error', () => resolve(false));
-  s.once('timeout', () => {
-    s.destroy();
-    resolve(false);
-  });
-});
+const redisUp = await redisReachable('redis://127.0.0.1:6379');
 
 let models: TestModels;
 

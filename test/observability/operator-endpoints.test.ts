@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -18,23 +17,11 @@ import { ASTRONAUT, startHarness, type Harness } from '../bot/bot-harness.ts';
 import { dbTargets, useTestDatabase } from '../helpers/databases.ts';
 import { exportedTestModels, installModel, repoRoot, tempModelsDir } from '../helpers/models.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
+import { redisReachable, testRedisUrl } from '../helpers/redis.ts';
 import { astronautPng, noFaceImage } from '../inference/sample-images.ts';
 
-const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const redisUp = await new Promise<boolean>((resolve) => {
-  const u = new URL(redisUrl);
-  const s = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
-  s.setTimeout(500);
-  s.once('connect', () => {
-    s.end();
-    resolve(true);
-  });
-  s.once('error', () => resolve(false));
-  s.once('timeout', () => {
-    s.destroy();
-    resolve(false);
-  });
-});
+const redisUrl = testRedisUrl;
+const redisUp = await redisReachable(redisUrl);
 const ci = process.env.CI === 'true';
 if (!redisUp && !ci) console.warn(`operator-endpoints.test: Redis not reachable at ${redisUrl}; the worker scrape is skipped`);
 

@@ -83,7 +83,7 @@ describe('the contract on both sides', () => {
 
   it('exports a tiny model and serves it through the registry using only the shared contract', async () => {
     const dir = tempModelsDir();
-    const state = readTorchCheckpoint(fixtureCheckpoint);
+    const state = await readTorchCheckpoint(fixtureCheckpoint);
     const config = { variant: 'pytorch' as const, light: true, ngf: 8, n_blocks: 2, img_size: 64, step: 3 };
     await exportGenerator({ state, config, direction: 'b2a', outPath: path.join(dir, 'tiny.onnx'), version: 'contract-1', verify: false });
 

@@ -39,9 +39,9 @@ const config = (over: Partial<CheckpointConfig> = {}): CheckpointConfig => ({
   ...over,
 });
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'checkpoint-test-'));
-  state = readTorchCheckpoint(lightPt);
+  state = await readTorchCheckpoint(lightPt);
   // Awkward bit patterns must survive too: NaN payload, -0, a subnormal.
   const rho = state.genA2B!.get('UpBlock1_1.norm1.rho')!;
   new Uint32Array(rho.data.buffer, rho.data.byteOffset, 3).set([0x7fc00abc, 0x80000000, 0x00000003]);

@@ -24,7 +24,7 @@ import { runWebtoon } from '../helpers/cli.ts';
 
 const demoPhotos = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
 const config = { variant: 'pytorch' as const, light: true, ngf: 8, n_blocks: 2, img_size: 64, step: 0 };
-const state = readTorchCheckpoint(fixtureCheckpoint);
+const state = await readTorchCheckpoint(fixtureCheckpoint);
 const work = mkdtempSync(path.join(os.tmpdir(), 'webtoon-int8-'));
 let crops: CalibrationCrop[];
 

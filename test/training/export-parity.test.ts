@@ -55,8 +55,8 @@ describe.each(fixtures)('fixture %s', (name) => {
   const [n, c, h, w] = meta.files['input_gen.f32'];
   const input = f32(path.join(dir, 'input_gen.f32'));
   let state: UgatitState;
-  beforeAll(() => {
-    state = readTorchCheckpoint(path.join(dir, 'params.pt'), { require: ['genA2B', 'genB2A'] });
+  beforeAll(async () => {
+    state = await readTorchCheckpoint(path.join(dir, 'params.pt'), { require: ['genA2B', 'genB2A'] });
   });
 
   describe.each([
@@ -118,8 +118,8 @@ describe.each(lightFixtures)('light fixture %s at another size', (name) => {
   const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { config: { ngf: number; n_blocks: number; img_size: number } };
   const cfg = { variant: 'pytorch' as const, light: true, ngf: meta.config.ngf, n_blocks: meta.config.n_blocks, img_size: meta.config.img_size };
   let state: UgatitState;
-  beforeAll(() => {
-    state = readTorchCheckpoint(path.join(dir, 'params.pt'), { require: ['genA2B'] });
+  beforeAll(async () => {
+    state = await readTorchCheckpoint(path.join(dir, 'params.pt'), { require: ['genA2B'] });
   });
 
   it('runs the light model at a second size and matches tfjs there', async () => {

@@ -42,8 +42,8 @@ beforeAll(async () => {
 });
 
 describe('createGenerator', () => {
-  it.each(['light-ngf8-nb2-64', 'full-ngf8-nb2-64'])('has exactly the official parameter names and shapes (%s)', (name) => {
-    const official = readTorchCheckpoint(path.join(torchFixtures, name, 'params.pt')).genA2B!;
+  it.each(['light-ngf8-nb2-64', 'full-ngf8-nb2-64'])('has exactly the official parameter names and shapes (%s)', async (name) => {
+    const official = (await readTorchCheckpoint(path.join(torchFixtures, name, 'params.pt'))).genA2B!;
     const sut = createGenerator({ light: name.startsWith('light'), ngf: 8, n_blocks: 2, img_size: 64 }, undefined, { seed: 1 });
     expect(shapesOf(sut.stateDict())).toEqual(shapesOf(official));
     expect([...sut.trainableVariables().keys()].sort()).toEqual([...official.keys()].sort());
@@ -200,8 +200,8 @@ describe('createGenerator', () => {
 });
 
 describe('createDiscriminator', () => {
-  it.each([['disGA', 7], ['disLA', 5]] as const)('has exactly the official parameter and buffer names and shapes (%s)', (name, nLayers) => {
-    const official = readTorchCheckpoint(path.join(torchFixtures, 'light-ngf8-nb2-64', 'params.pt'))[name]!;
+  it.each([['disGA', 7], ['disLA', 5]] as const)('has exactly the official parameter and buffer names and shapes (%s)', async (name, nLayers) => {
+    const official = (await readTorchCheckpoint(path.join(torchFixtures, 'light-ngf8-nb2-64', 'params.pt')))[name]!;
     const sut = createDiscriminator({ ndf: 8, nLayers }, undefined, { seed: 1 });
     expect(shapesOf(sut.stateDict())).toEqual(shapesOf(official));
     expect([...sut.trainableVariables().keys()].some((k) => k.endsWith('weight_u') || k.endsWith('weight_v'))).toBe(false);
@@ -238,7 +238,7 @@ describe('createDiscriminator', () => {
   });
 
   it('reproduces the official u after the D step’s two training-mode calls (ugatit-train-step fixture)', async () => {
-    const before = readTorchCheckpoint(path.join(stepFixture, 'params_before.pt'));
+    const before = await readTorchCheckpoint(path.join(stepFixture, 'params_before.pt'));
     const step = (await readSafetensors(path.join(stepFixture, 'step.safetensors'))).tensors;
     const meta = JSON.parse(readFileSync(path.join(stepFixture, 'meta.json'), 'utf8')) as { config: { ndf: number; img_size: number } };
     const x = input([1, meta.config.img_size, meta.config.img_size, 3], 9); // u does not depend on the input

@@ -28,12 +28,15 @@ const fixtureNames = existsSync(fixturesRoot)
   : [];
 
 class Fixture {
-  readonly meta: FixtureMeta;
-  readonly state: UgatitState;
+  private constructor(
+    readonly dir: string,
+    readonly meta: FixtureMeta,
+    readonly state: UgatitState,
+  ) {}
 
-  constructor(readonly dir: string) {
-    this.meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as FixtureMeta;
-    this.state = readTorchCheckpoint(path.join(dir, 'params.pt'));
+  static async load(dir: string): Promise<Fixture> {
+    const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as FixtureMeta;
+    return new Fixture(dir, meta, await readTorchCheckpoint(path.join(dir, 'params.pt')));
   }
 
   /** A raw little-endian float32 NCHW file, as NHWC (rank 4) or as is (rank 2). */
@@ -90,7 +93,7 @@ describe('parity with the official UGATIT-pytorch networks', () => {
     let fx: Fixture;
     beforeAll(async () => {
       await selectBackend('wasm');
-      fx = new Fixture(path.join(fixturesRoot, name));
+      fx = await Fixture.load(path.join(fixturesRoot, name));
     });
 
     it('matches every reference output within 1e-4 on the wasm backend', () => {
@@ -114,7 +117,7 @@ describe('parity with the official UGATIT-pytorch networks', () => {
     it('matches the reference outputs of one fixture within 1e-4 as well', async () => {
       await selectBackend('cpu');
       const light = fixtureNames.find((n) => n.startsWith('light')) ?? fixtureNames[0];
-      const diffs = measure(new Fixture(path.join(fixturesRoot, light)), { generators: ['genA2B'] });
+      const diffs = measure(await Fixture.load(path.join(fixturesRoot, light)), { generators: ['genA2B'] });
       console.log(`parity ${light} cpu max|Δ|: ${JSON.stringify(diffs)}`);
       for (const [output, d] of Object.entries(diffs)) expect(d, output).toBeLessThanOrEqual(TOLERANCE);
     });

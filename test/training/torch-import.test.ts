@@ -28,9 +28,9 @@ const trainStepPt = path.join(fixtures, 'ugatit-train-step/light-ngf8-nb2-96/par
 let work: string;
 let lightState: UgatitState;
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'torch-import-test-'));
-  lightState = readTorchCheckpoint(lightPt);
+  lightState = await readTorchCheckpoint(lightPt);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -50,9 +50,9 @@ function rawOf(state: UgatitState): Record<string, Record<string, RawTensor>> {
   return root;
 }
 
-function catchError(fn: () => unknown): CheckpointError {
+async function catchError(fn: () => unknown): Promise<CheckpointError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     expect(err).toBeInstanceOf(CheckpointError);
     return err as CheckpointError;
@@ -70,8 +70,8 @@ describe('readTorchCheckpoint', () => {
   it.each([
     ['light', lightPt],
     ['full', fullPt],
-  ])('reads every tensor of the %s fixture exactly as stored in the zip', (_label, pt) => {
-    const sut = readTorchCheckpoint(pt);
+  ])('reads every tensor of the %s fixture exactly as stored in the zip', async (_label, pt) => {
+    const sut = await readTorchCheckpoint(pt);
 
     expect(Object.keys(sut)).toEqual([...NETWORK_NAMES]);
     // Invariant independent of the pickle: every storage holds one whole tensor, so the tensors'
@@ -96,21 +96,21 @@ describe('readTorchCheckpoint', () => {
     expect(lightState.disGA!.get('model.1.weight_orig')!.shape).toEqual([8, 3, 4, 4]);
   });
 
-  it('reads the train-step fixture checkpoint too', () => {
-    const sut = readTorchCheckpoint(trainStepPt);
+  it('reads the train-step fixture checkpoint too', async () => {
+    const sut = await readTorchCheckpoint(trainStepPt);
     expect(inferConfig(sut)).toMatchObject({ light: true, ngf: 8, n_blocks: 2, ndf: 8 });
   });
 
-  it('honours storage offset and strides (a transposed view) and makes the tensor contiguous', () => {
+  it('honours storage offset and strides (a transposed view) and makes the tensor contiguous', async () => {
     const storage = new Uint8Array(Float32Array.from([9, 0, 1, 2, 3, 4, 5]).buffer);
     // size [2,3] with stride [1,2] from offset 1 reads the storage [0..5] as the transpose of [[0,1],[2,3],[4,5]]
     const t: RawTensor = { storageType: 'FloatStorage', storage, numel: 7, offset: 1, size: [2, 3], stride: [1, 2] };
     const pt = file('strided.pt', torchSave({ genA2B: { w: t } }));
-    const sut = readTorchCheckpoint(pt, { require: [] });
+    const sut = await readTorchCheckpoint(pt, { require: [] });
     expect(sut.genA2B!.get('w')).toEqual({ shape: [2, 3], data: Float32Array.from([0, 2, 4, 1, 3, 5]) });
   });
 
-  it('refuses a view with more elements than its storage before allocating it (a stride-0 view)', () => {
+  it('refuses a view with more elements than its storage before allocating it (a stride-0 view)', async () => {
     // Before: a 4-byte storage viewed as 20000×20000 with strides 0 allocated 1.6 GB, then passed.
     const storage = new Uint8Array(Float32Array.from([1]).buffer);
     const t: RawTensor = { storageType: 'FloatStorage', storage, numel: 1, offset: 0, size: [20000, 20000], stride: [0, 0] };
@@ -118,7 +118,7 @@ describe('readTorchCheckpoint', () => {
     const before = process.memoryUsage().rss;
     let err: unknown;
     try {
-      readTorchCheckpoint(pt, { require: [] });
+      await readTorchCheckpoint(pt, { require: [] });
     } catch (e) {
       err = e;
     }
@@ -128,21 +128,38 @@ describe('readTorchCheckpoint', () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
   });
 
-  it('refuses a zip entry that declares more bytes than its compressed data can hold, before allocating', () => {
+  it('refuses a zip entry that declares more bytes than its compressed data can hold, quickly and before allocating', async () => {
     // Before: a tiny zip declaring a 3 GB entry had it allocated up front (or died with an untyped RangeError).
     const zip = Buffer.from(zipSync({ 'archive/data.pkl': [new Uint8Array(100), { level: 9 }] }));
     const cd = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     zip.writeUInt32LE(3_000_000_000, cd + 24); // uncompressed size in the central directory
     const pt = file('bomb.pt', zip);
-    expect(zip.length).toBeLessThan(400);
-    let err: unknown;
-    try {
-      readTorchCheckpoint(pt, { require: [] });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(CheckpointError);
-    expect((err as Error).message).toMatch(/declares 3000000000 bytes, more than its \d+ stored bytes can hold/);
+    expect(zip.length).toBeLessThanOrEqual(136); // the issue's file was 136 bytes
+    const rss = process.memoryUsage().rss;
+    const started = performance.now();
+    const err = await catchError(() => readTorchCheckpoint(pt, { require: [] }));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+    expect(err.code).toBe('CORRUPT');
+    expect(err.message).toMatch(/declares 3000000000 bytes, more than its \d+ stored bytes can hold/);
+  });
+
+  it('refuses a zip entry whose compressed size is larger than the whole file', async () => {
+    const zip = Buffer.from(zipSync({ 'archive/data.pkl': [new Uint8Array(100), { level: 9 }] }));
+    const cd = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    zip.writeUInt32LE(2_000_000_000, cd + 20); // compressed size in the central directory
+    const err = await catchError(() => readTorchCheckpoint(file('overlong.pt', zip), { require: [] }));
+    expect(err.code).toBe('CORRUPT');
+    expect(err.message).toContain(`declares 2000000000 stored bytes, more than the whole file (${zip.length})`);
+  });
+
+  it('refuses damaged entry data with a typed error, not the zip library\'s plain Error', async () => {
+    const zip = Buffer.from(torchSave({}, { archive: 'a' }));
+    const cd = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    zip.writeUInt32LE(7, cd + 42); // the first entry's local header offset points at no local header
+    const err = await catchError(() => readTorchCheckpoint(file('badlocal.pt', zip), { require: [] }));
+    expect(err.code).toBe('CORRUPT');
+    expect(err.message).toMatch(/cannot read zip entry/);
   });
 
   it('unpickles 300 000 APPENDS items without overflowing the stack', () => {
@@ -156,13 +173,13 @@ describe('readTorchCheckpoint', () => {
     expect(list[n - 1]).toBe((n - 1) & 0xff);
   });
 
-  it('reads zip64 archives (the layout of checkpoints over 4 GiB)', () => {
+  it('reads zip64 archives (the layout of checkpoints over 4 GiB)', async () => {
     const raw = { genA2B: rawOf(lightState).genA2B };
-    const sut = readTorchCheckpoint(file('zip64.pt', toZip64(torchSave(raw))), { require: ['genA2B'] });
+    const sut = await readTorchCheckpoint(file('zip64.pt', toZip64(torchSave(raw))), { require: ['genA2B'] });
     expect(sut.genA2B).toEqual(lightState.genA2B);
   });
 
-  it('reads two tensors that share one storage', () => {
+  it('reads two tensors that share one storage', async () => {
     const storage = new Uint8Array(Float32Array.from([1, 2, 3, 4, 5, 6]).buffer);
     const a: RawTensor = { storageType: 'FloatStorage', storage, numel: 6, offset: 0, size: [2, 3], stride: [3, 1] };
     const pickle = new PickleWriter().proto().emptyDict().mark().str('genA2B').emptyDict().mark();
@@ -173,12 +190,12 @@ describe('readTorchCheckpoint', () => {
     }
     pickle.setitems().setitems().stop();
     const pt = file('shared.pt', torchSave({ genA2B: { a } }, { pickle: pickle.bytes() }));
-    const sut = readTorchCheckpoint(pt, { require: [] }).genA2B!;
+    const sut = (await readTorchCheckpoint(pt, { require: [] })).genA2B!;
     expect(sut.get('a')!.data).toEqual(Float32Array.from([1, 2, 3, 4, 5, 6]));
     expect(sut.get('b')!.data).toEqual(Float32Array.from([5, 6]));
   });
 
-  it('reads tensors wrapped by _rebuild_parameter and _rebuild_from_type_v2 (saved Parameters, newer torch)', () => {
+  it('reads tensors wrapped by _rebuild_parameter and _rebuild_from_type_v2 (saved Parameters, newer torch)', async () => {
     const storage = new Uint8Array(Float32Array.from([7, 8]).buffer);
     const tensorArgs = (w: PickleWriter): PickleWriter =>
       w.mark().mark().str('storage').global('torch', 'FloatStorage').str('0').str('cuda:0').int(2).tuple().binpersid()
@@ -190,127 +207,127 @@ describe('readTorchCheckpoint', () => {
     tensorArgs(w).emptyDict().tuple().reduce();
     w.setitems().setitems().stop();
     const t: RawTensor = { storageType: 'FloatStorage', storage, numel: 2, offset: 0, size: [2], stride: [1] };
-    const sut = readTorchCheckpoint(file('wrapped.pt', torchSave({ genA2B: { x: t } }, { pickle: w.bytes() })), { require: [] }).genA2B!;
+    const sut = (await readTorchCheckpoint(file('wrapped.pt', torchSave({ genA2B: { x: t } }, { pickle: w.bytes() })), { require: [] })).genA2B!;
     expect(sut.get('p')).toEqual({ shape: [2], data: Float32Array.from([7, 8]) });
     expect(sut.get('t')).toEqual({ shape: [2], data: Float32Array.from([7, 8]) });
   });
 
-  it('converts float64, float16 and bfloat16 storages to float32', () => {
+  it('converts float64, float16 and bfloat16 storages to float32', async () => {
     const f64 = new Uint8Array(Float64Array.from([0.5, -2, 1e-3]).buffer);
     const f16 = new Uint8Array(Uint16Array.from([0x3c00, 0xc100, 0x3555]).buffer); // 1, -2.5, 0.333251953125
     const bf16 = new Uint8Array(Uint16Array.from([0x3f80, 0xc020]).buffer); // 1, -2.5
     const raw = (storageType: string, storage: Uint8Array, n: number): RawTensor => ({ storageType, storage, numel: n, offset: 0, size: [n], stride: [1] });
     const pt = file('dtypes.pt', torchSave({ genA2B: { a: raw('DoubleStorage', f64, 3), b: raw('HalfStorage', f16, 3), c: raw('BFloat16Storage', bf16, 2) } }));
-    const sut = readTorchCheckpoint(pt, { require: [] }).genA2B!;
+    const sut = (await readTorchCheckpoint(pt, { require: [] })).genA2B!;
     expect(sut.get('a')!.data).toEqual(Float32Array.from([0.5, -2, 1e-3]));
     expect(sut.get('b')!.data).toEqual(Float32Array.from([1, -2.5, 0.333251953125]));
     expect(sut.get('c')!.data).toEqual(Float32Array.from([1, -2.5]));
   });
 
-  it('reads big-endian storages when the archive says byteorder=big', () => {
+  it('reads big-endian storages when the archive says byteorder=big', async () => {
     const be = Buffer.alloc(8);
     be.writeFloatBE(1.5, 0);
     be.writeFloatBE(-3.25, 4);
     const t: RawTensor = { storageType: 'FloatStorage', storage: be, numel: 2, offset: 0, size: [2], stride: [1] };
     const pt = file('be.pt', torchSave({ genA2B: { w: t } }, { byteorder: 'big' }));
-    expect(readTorchCheckpoint(pt, { require: [] }).genA2B!.get('w')!.data).toEqual(Float32Array.from([1.5, -3.25]));
+    expect((await readTorchCheckpoint(pt, { require: [] })).genA2B!.get('w')!.data).toEqual(Float32Array.from([1.5, -3.25]));
   });
 
   describe('refuses bad files with a typed error', () => {
-    it('NOT_A_ZIP for a text file', () => {
-      const err = catchError(() => readTorchCheckpoint(file('notes.pt', 'hello, I am not a checkpoint\n')));
+    it('NOT_A_ZIP for a text file', async () => {
+      const err = await catchError(() => readTorchCheckpoint(file('notes.pt', 'hello, I am not a checkpoint\n')));
       expect(err.code).toBe('NOT_A_ZIP');
       expect(err.message).toMatch(/not a zip archive/);
     });
 
-    it('NOT_A_ZIP naming the legacy format for a pre-1.6 pickle file', () => {
-      const err = catchError(() => readTorchCheckpoint(file('legacy.pt', new PickleWriter().proto().emptyDict().stop().bytes())));
+    it('NOT_A_ZIP naming the legacy format for a pre-1.6 pickle file', async () => {
+      const err = await catchError(() => readTorchCheckpoint(file('legacy.pt', new PickleWriter().proto().emptyDict().stop().bytes())));
       expect(err.code).toBe('NOT_A_ZIP');
       expect(err.message).toMatch(/legacy/);
     });
 
-    it('CORRUPT for a truncated checkpoint', () => {
+    it('CORRUPT for a truncated checkpoint', async () => {
       const bytes = readFileSync(lightPt);
-      const err = catchError(() => readTorchCheckpoint(file('truncated.pt', bytes.subarray(0, Math.floor(bytes.length / 2)))));
+      const err = await catchError(() => readTorchCheckpoint(file('truncated.pt', bytes.subarray(0, Math.floor(bytes.length / 2)))));
       expect(err.code).toBe('CORRUPT');
       expect(err.message).toMatch(/truncated/);
     });
 
-    it('NOT_A_CHECKPOINT for a zip without data.pkl', () => {
+    it('NOT_A_CHECKPOINT for a zip without data.pkl', async () => {
       const zip = torchSave({}, { archive: 'x' });
       const entries = unzipSync(zip);
       delete entries['x/data.pkl'];
-      const err = catchError(() => readTorchCheckpoint(file('nopkl.pt', zipSync(entries, { level: 0 }))));
+      const err = await catchError(() => readTorchCheckpoint(file('nopkl.pt', zipSync(entries, { level: 0 }))));
       expect(err.code).toBe('NOT_A_CHECKPOINT');
     });
 
-    it('NOT_A_CHECKPOINT for a pickle that is not the dict of six state_dicts', () => {
+    it('NOT_A_CHECKPOINT for a pickle that is not the dict of six state_dicts', async () => {
       const pkl = new PickleWriter().proto().emptyDict().mark().str('model').emptyDict().setitems().stop().bytes();
-      const err = catchError(() => readTorchCheckpoint(file('other.pt', torchSave({}, { pickle: pkl }))));
+      const err = await catchError(() => readTorchCheckpoint(file('other.pt', torchSave({}, { pickle: pkl }))));
       expect(err.code).toBe('NOT_A_CHECKPOINT');
       expect(err.message).toMatch(/genA2B/);
     });
 
-    it('FORBIDDEN_GLOBAL for os.system via GLOBAL + REDUCE, and nothing runs', () => {
+    it('FORBIDDEN_GLOBAL for os.system via GLOBAL + REDUCE, and nothing runs', async () => {
       const marker = path.join(work, 'pwned');
       const pkl = new PickleWriter().proto().global('os', 'system').mark().str(`touch ${marker}`).tuple().reduce().stop().bytes();
-      const err = catchError(() => readTorchCheckpoint(file('evil.pt', torchSave({}, { pickle: pkl }))));
+      const err = await catchError(() => readTorchCheckpoint(file('evil.pt', torchSave({}, { pickle: pkl }))));
       expect(err.code).toBe('FORBIDDEN_GLOBAL');
       expect(err.details.global).toBe('os.system');
       expect(existsSync(marker)).toBe(false);
     });
 
-    it('FORBIDDEN_GLOBAL for builtins.eval reached through STACK_GLOBAL', () => {
+    it('FORBIDDEN_GLOBAL for builtins.eval reached through STACK_GLOBAL', async () => {
       const pkl = new PickleWriter().proto(4).str('builtins').str('eval').raw(0x93).mark().str('1+1').tuple().reduce().stop().bytes();
-      const err = catchError(() => readTorchCheckpoint(file('evil4.pt', torchSave({}, { pickle: pkl }))));
+      const err = await catchError(() => readTorchCheckpoint(file('evil4.pt', torchSave({}, { pickle: pkl }))));
       expect(err.code).toBe('FORBIDDEN_GLOBAL');
       expect(err.message).toMatch(/builtins\.eval/);
     });
 
-    it('FORBIDDEN_GLOBAL when a whitelisted storage type is called', () => {
+    it('FORBIDDEN_GLOBAL when a whitelisted storage type is called', async () => {
       const pkl = new PickleWriter().proto().global('torch', 'FloatStorage').emptyTuple().reduce().stop().bytes();
-      expect(catchError(() => readTorchCheckpoint(file('callstorage.pt', torchSave({}, { pickle: pkl })))).code).toBe('FORBIDDEN_GLOBAL');
+      expect((await catchError(() => readTorchCheckpoint(file('callstorage.pt', torchSave({}, { pickle: pkl }))))).code).toBe('FORBIDDEN_GLOBAL');
     });
 
     it.each([
       ['INST', [0x69, ...Buffer.from('os\nsystem\n')]],
       ['NEWOBJ', [0x81]],
       ['EXT1', [0x82, 1]],
-    ])('UNSUPPORTED_PICKLE_OPCODE naming %s', (name, bytes) => {
+    ])('UNSUPPORTED_PICKLE_OPCODE naming %s', async (name, bytes) => {
       const pkl = new PickleWriter().proto().mark().raw(...(bytes as number[])).stop().bytes();
-      const err = catchError(() => readTorchCheckpoint(file(`op-${name}.pt`, torchSave({}, { pickle: pkl }))));
+      const err = await catchError(() => readTorchCheckpoint(file(`op-${name}.pt`, torchSave({}, { pickle: pkl }))));
       expect(err.code).toBe('UNSUPPORTED_PICKLE_OPCODE');
       expect(err.details.opcode).toBe(name);
     });
 
-    it('CORRUPT for a pickle cut short', () => {
+    it('CORRUPT for a pickle cut short', async () => {
       const pkl = new PickleWriter().proto().emptyDict().mark().str('genA2B').bytes();
-      expect(catchError(() => readTorchCheckpoint(file('short.pt', torchSave({}, { pickle: pkl })))).code).toBe('CORRUPT');
+      expect((await catchError(() => readTorchCheckpoint(file('short.pt', torchSave({}, { pickle: pkl }))))).code).toBe('CORRUPT');
     });
 
-    it('MISSING_NETWORK naming the network that was removed', () => {
+    it('MISSING_NETWORK naming the network that was removed', async () => {
       const raw = rawOf(lightState);
       delete raw.disLB;
-      const err = catchError(() => readTorchCheckpoint(file('five.pt', torchSave(raw))));
+      const err = await catchError(() => readTorchCheckpoint(file('five.pt', torchSave(raw))));
       expect(err.code).toBe('MISSING_NETWORK');
       expect(err.details.missing).toEqual(['disLB']);
     });
 
-    it('CORRUPT when a storage file is missing from the archive', () => {
+    it('CORRUPT when a storage file is missing from the archive', async () => {
       const raw = { genA2B: rawOf(lightState).genA2B };
-      const err = catchError(() => readTorchCheckpoint(file('nostorage.pt', torchSave(raw, { dropStorages: ['3'] })), { require: ['genA2B'] }));
+      const err = await catchError(() => readTorchCheckpoint(file('nostorage.pt', torchSave(raw, { dropStorages: ['3'] })), { require: ['genA2B'] }));
       expect(err.code).toBe('CORRUPT');
       expect(err.message).toMatch(/data\/3/);
     });
 
-    it('CORRUPT when a tensor view reaches past its storage', () => {
+    it('CORRUPT when a tensor view reaches past its storage', async () => {
       const t: RawTensor = { storageType: 'FloatStorage', storage: new Uint8Array(8), numel: 2, offset: 1, size: [2], stride: [1] };
-      expect(catchError(() => readTorchCheckpoint(file('overrun.pt', torchSave({ genA2B: { w: t } })), { require: [] })).code).toBe('CORRUPT');
+      expect((await catchError(() => readTorchCheckpoint(file('overrun.pt', torchSave({ genA2B: { w: t } })), { require: [] }))).code).toBe('CORRUPT');
     });
 
-    it('UNSUPPORTED_DTYPE for an integer storage', () => {
+    it('UNSUPPORTED_DTYPE for an integer storage', async () => {
       const t: RawTensor = { storageType: 'LongStorage', storage: new Uint8Array(16), numel: 2, offset: 0, size: [2], stride: [1] };
-      const err = catchError(() => readTorchCheckpoint(file('long.pt', torchSave({ genA2B: { steps: t } })), { require: [] }));
+      const err = await catchError(() => readTorchCheckpoint(file('long.pt', torchSave({ genA2B: { steps: t } })), { require: [] }));
       expect(err.code).toBe('UNSUPPORTED_DTYPE');
       expect(err.details.tensor).toBe('genA2B.steps');
     });
@@ -331,37 +348,37 @@ describe('inferConfig', () => {
     });
   });
 
-  it('infers a full model and its img_size from FC.0 = (img/4)²·4ngf inputs', () => {
-    expect(inferConfig(readTorchCheckpoint(fullPt))).toMatchObject({ light: false, ngf: 8, n_blocks: 2, img_size: 64, ndf: 8 });
+  it('infers a full model and its img_size from FC.0 = (img/4)²·4ngf inputs', async () => {
+    expect(inferConfig(await readTorchCheckpoint(fullPt))).toMatchObject({ light: false, ngf: 8, n_blocks: 2, img_size: 64, ndf: 8 });
   });
 
-  it('SHAPE_MISMATCH naming the tensor when one network disagrees with the others', () => {
+  it('SHAPE_MISMATCH naming the tensor when one network disagrees with the others', async () => {
     const genB2A = new Map(lightState.genB2A!);
     genB2A.set('conv1x1.bias', { shape: [31], data: new Float32Array(31) });
-    const err = catchError(() => inferConfig({ ...lightState, genB2A }));
+    const err = await catchError(() => inferConfig({ ...lightState, genB2A }));
     expect(err.code).toBe('SHAPE_MISMATCH');
     expect(err.details.tensor).toBe('genB2A.conv1x1.bias');
   });
 
-  it('SHAPE_MISMATCH when local and global discriminators have different ndf', () => {
+  it('SHAPE_MISMATCH when local and global discriminators have different ndf', async () => {
     const disLA = new Map(lightState.disLA!);
     disLA.set('model.1.weight_orig', { shape: [16, 3, 4, 4], data: new Float32Array(16 * 48) });
-    const err = catchError(() => inferConfig({ ...lightState, disLA }));
+    const err = await catchError(() => inferConfig({ ...lightState, disLA }));
     expect(err.code).toBe('SHAPE_MISMATCH');
     expect(err.details.tensor).toBe('disLA.model.1.weight_orig');
   });
 
-  it('MISSING_TENSOR and UNEXPECTED_TENSOR like a strict load_state_dict', () => {
+  it('MISSING_TENSOR and UNEXPECTED_TENSOR like a strict load_state_dict', async () => {
     const missing = new Map(lightState.disGB!);
     missing.delete('conv.weight_v');
-    expect(catchError(() => inferConfig({ ...lightState, disGB: missing })).details.tensor).toBe('disGB.conv.weight_v');
+    expect((await catchError(() => inferConfig({ ...lightState, disGB: missing }))).details.tensor).toBe('disGB.conv.weight_v');
     const extra = new Map(lightState.genA2B!);
     extra.set('FC.0.bias', { shape: [32], data: new Float32Array(32) });
-    expect(catchError(() => inferConfig({ ...lightState, genA2B: extra })).code).toBe('UNEXPECTED_TENSOR');
+    expect((await catchError(() => inferConfig({ ...lightState, genA2B: extra }))).code).toBe('UNEXPECTED_TENSOR');
   });
 
-  it('MISSING_NETWORK when there is no generator', () => {
-    expect(catchError(() => inferConfig({ disGA: lightState.disGA })).code).toBe('MISSING_NETWORK');
+  it('MISSING_NETWORK when there is no generator', async () => {
+    expect((await catchError(() => inferConfig({ disGA: lightState.disGA }))).code).toBe('MISSING_NETWORK');
   });
 });
 

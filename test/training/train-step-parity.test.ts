@@ -81,7 +81,7 @@ for (const { backend, lowMemory } of cases) describe.skipIf(backend === 'webgpu'
   // shader compilation on software GL dominates: minutes on a loaded 2-core machine
   beforeAll(async () => {
     await selectBackend(backend);
-    const before = readTorchCheckpoint(path.join(fixtureDir, 'params_before.pt'));
+    const before = await readTorchCheckpoint(path.join(fixtureDir, 'params_before.pt'));
     ref = (await readSafetensors(path.join(fixtureDir, 'step.safetensors'))).tensors;
     const c = meta.config;
     const gen = { light: c.light, ngf: c.ngf, n_blocks: c.n_blocks, img_size: c.img_size };

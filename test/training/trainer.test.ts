@@ -210,7 +210,7 @@ describe('runTraining outputs and exact resume', () => {
     const out = path.join(work, 'run-init-pt');
     const cfg = { light: true, imgSize: 96, ngf: 8, ndf: 8, nRes: 2, disLayersGlobal: 7, disLayersLocal: 5, backend: 'wasm' as const };
     await runTraining({ ...cfg, dataDir: data, outDir: out, init: pt, iterations: 1, lr: 0, weightDecay: 0, sampleCount: 0 }, { progress: 'none' });
-    const official = readTorchCheckpoint(pt);
+    const official = await readTorchCheckpoint(pt);
     const got = await loadCheckpoint(path.join(out, 'checkpoints', 'step_0000001'));
     expect(got.config.source.init).toBe(pt);
     for (const [k, t] of official.genB2A!) {

@@ -35,10 +35,14 @@ export function statsEmbed(report: RebalancingReport, serving: Record<'a2b' | 'b
   return embed;
 }
 
-/** /webtoon-stats — community ratings and the most-reported attributes for the serving models, with the chart. */
+/**
+ * /webtoon-stats — community ratings and the most-reported attributes for the serving models, with the
+ * chart. Limited per member (RATE_LIMIT_STATS_PER_MIN): each one runs the report's queries and renders a chart.
+ */
 export default {
   data: new SlashCommandBuilder().setName('webtoon-stats').setDescription('Community ratings and most-reported problems of the current models'),
   async execute(interaction, ctx) {
+    await ctx.rateLimits.take('stats', interaction.user.id, interaction.guildId);
     await interaction.deferReply();
     const [report, serving] = await Promise.all([buildReport(ctx.database), ctx.inference.modelVersions().catch(() => ({ a2b: null, b2a: null }))]);
     let chart: Buffer | null = null;

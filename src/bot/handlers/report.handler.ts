@@ -27,9 +27,13 @@ export async function onReportButton(ctx: BotContext, interaction: ButtonInterac
   await interaction.reply({ ...reportMenu(id), flags: MessageFlags.Ephemeral });
 }
 
-/** Select `report-select:<generationId>` → store the attributes, then open the note modal. */
+/**
+ * Select `report-select:<generationId>` → store the attributes, then open the note modal. Reports over
+ * the member's limit (RATE_LIMIT_REPORTS_PER_MIN) are refused with RATE_LIMITED and not stored.
+ */
 export async function onReportSelect(ctx: BotContext, interaction: StringSelectMenuInteraction): Promise<void> {
   const id = generationIdOf(interaction.customId);
+  await ctx.rateLimits.take('report', interaction.user.id, interaction.guildId);
   const attributes = interaction.values.filter(isAttributeId) as AttributeId[];
   await ctx.feedback.report(id, interaction.user.id, attributes);
   await interaction.showModal(reportNoteModal(id));

@@ -191,7 +191,7 @@ class ResnetGenerator implements Generator {
 /**
  * Build an official-PyTorch-style ResnetGenerator.
  * @param cfg - ngf, n_blocks, img_size, light (and variant, only `pytorch`)
- * @param weights - the official state_dict of one generator (e.g. `readTorchCheckpoint(f).genA2B`);
+ * @param weights - the official state_dict of one generator (e.g. `(await readTorchCheckpoint(f)).genA2B`);
  *   without it, parameters get PyTorch's default initialisation from a seedable RNG.
  * @throws {NetworkError} INVALID_CONFIG, UNSUPPORTED_VARIANT, MISSING_TENSOR, UNEXPECTED_TENSOR, SHAPE_MISMATCH
  */

@@ -93,7 +93,7 @@ export async function importTorchCheckpoint(opts: ImportTorchOptions): Promise<I
   }
 
   opts.onPhase?.('read');
-  const state = readTorchCheckpoint(file);
+  const state = await readTorchCheckpoint(file);
   opts.onPhase?.('check');
   const inferred = inferConfig(state);
   let imgSize: number;

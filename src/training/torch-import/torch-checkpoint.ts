@@ -34,16 +34,16 @@ const DTYPES: Partial<Record<(typeof STORAGE_TYPES)[number], DtypeInfo>> = {
  * @throws CheckpointError NOT_A_ZIP, CORRUPT, NOT_A_CHECKPOINT, UNSUPPORTED_PICKLE_OPCODE, FORBIDDEN_GLOBAL,
  *   UNSUPPORTED_DTYPE, MISSING_NETWORK.
  */
-export function readTorchCheckpoint(file: string, opts: ReadTorchOptions = {}): UgatitState {
-  const zip = ZipArchive.open(file);
+export async function readTorchCheckpoint(file: string, opts: ReadTorchOptions = {}): Promise<UgatitState> {
+  const zip = await ZipArchive.open(file);
   try {
-    return readFromArchive(zip, file, opts.require ?? NETWORK_NAMES);
+    return await readFromArchive(zip, file, opts.require ?? NETWORK_NAMES);
   } finally {
     zip.close();
   }
 }
 
-function readFromArchive(zip: ZipArchive, file: string, required: readonly NetworkName[]): UgatitState {
+async function readFromArchive(zip: ZipArchive, file: string, required: readonly NetworkName[]): Promise<UgatitState> {
   const pklName = [...zip.entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pklName) {
     throw new CheckpointError('NOT_A_CHECKPOINT', `${file} is a zip but has no <archive>/data.pkl, so it is not a torch.save checkpoint`, {
@@ -52,11 +52,11 @@ function readFromArchive(zip: ZipArchive, file: string, required: readonly Netwo
     });
   }
   const prefix = pklName.slice(0, -'data.pkl'.length);
-  const byteorderEntry = zip.entries.get(`${prefix}byteorder`);
-  const littleEndian = byteorderEntry ? zip.readEntry(byteorderEntry).toString('utf8').trim() !== 'big' : true;
+  const byteorderName = `${prefix}byteorder`;
+  const littleEndian = zip.entries.has(byteorderName) ? (await zip.read(byteorderName)).toString('utf8').trim() !== 'big' : true;
 
   const storages = new Map<string, StorageRef>();
-  const root = unpickle(zip.read(pklName), {
+  const root = unpickle(await zip.read(pklName), {
     source: `${file}:${pklName}`,
     persistentLoad: (pid) => storageFromPid(pid, storages, file),
   });
@@ -88,12 +88,12 @@ function readFromArchive(zip: ZipArchive, file: string, required: readonly Netwo
     }
   }
   const storageBytes = new Map<string, Buffer>();
-  const loadStorage = (ref: StorageRef): Buffer => {
+  const loadStorage = async (ref: StorageRef): Promise<Buffer> => {
     let bytes = storageBytes.get(ref.key);
     if (!bytes) {
       const entryName = `${prefix}data/${ref.key}`;
       if (!zip.entries.has(entryName)) throw new CheckpointError('CORRUPT', `${file} lacks the storage ${entryName}`, { file, entry: entryName });
-      bytes = zip.read(entryName);
+      bytes = await zip.read(entryName);
       storageBytes.set(ref.key, bytes);
     }
     const left = (pending.get(ref.key) ?? 1) - 1;
@@ -114,7 +114,7 @@ function readFromArchive(zip: ZipArchive, file: string, required: readonly Netwo
       if (!value || typeof value !== 'object' || !('kind' in value) || value.kind !== 'tensor') {
         throw new CheckpointError('NOT_A_CHECKPOINT', `${file}: ${net}.${name} is a ${describe(value)}, not a tensor`, { file, tensor: `${net}.${name}` });
       }
-      out.set(name, materialise(value, loadStorage(value.storage), littleEndian, `${net}.${name}`, file));
+      out.set(name, materialise(value, await loadStorage(value.storage), littleEndian, `${net}.${name}`, file));
     }
     state[net] = out;
   }

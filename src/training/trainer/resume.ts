@@ -100,7 +100,7 @@ async function readInit(file: string): Promise<{ state: UgatitState; source: Rec
       const ck = await loadCheckpoint(file);
       return { state: ck.state, source: { init: file, initStep: ck.config.step } };
     }
-    return { state: readTorchCheckpoint(file, { require: [] }), source: { init: file } };
+    return { state: await readTorchCheckpoint(file, { require: [] }), source: { init: file } };
   } catch (err) {
     throw new TrainingError('INIT_FAILED', `cannot read --init ${file}: ${(err as Error).message}`, { file }, { cause: err });
   }
