@@ -115,27 +115,41 @@ export async function calibrate(
   how: RangeMethod,
   threads = 0,
 ): Promise<CalibrationRanges> {
+  return (await calibrateMethods(calibrationModel, taps, crops, size, [how], threads))[0];
+}
+
+/** {@link calibrate} for several range methods from one pass over the crops (one result per method, in order). */
+export async function calibrateMethods(
+  calibrationModel: Uint8Array,
+  taps: readonly Tap[],
+  crops: readonly Float32Array[],
+  size: number,
+  methods: readonly RangeMethod[],
+  threads = 0,
+): Promise<CalibrationRanges[]> {
   const model = await createModel(calibrationModel, { devices: ['cpu'], threads });
-  const ranges: CalibrationRanges = new Map();
+  const results: CalibrationRanges[] = methods.map(() => new Map());
   try {
     for (const crop of crops) {
       const out = await model.run({ input: { data: crop, dims: [1, 3, size, size] } });
       for (const t of taps) {
-        const r = tensorRange(out[t.tensor].data, how);
-        let entry = ranges.get(t.op);
-        if (!entry) {
-          entry = { input: { min: Infinity, max: -Infinity }, output: { min: Infinity, max: -Infinity } };
-          ranges.set(t.op, entry);
-        }
-        const side = entry[t.side];
-        side.min = Math.min(side.min, r.min);
-        side.max = Math.max(side.max, r.max);
+        methods.forEach((how, m) => {
+          const r = tensorRange(out[t.tensor].data, how);
+          let entry = results[m].get(t.op);
+          if (!entry) {
+            entry = { input: { min: Infinity, max: -Infinity }, output: { min: Infinity, max: -Infinity } };
+            results[m].set(t.op, entry);
+          }
+          const side = entry[t.side];
+          side.min = Math.min(side.min, r.min);
+          side.max = Math.max(side.max, r.max);
+        });
       }
     }
   } finally {
     await model.dispose();
   }
-  return ranges;
+  return results;
 }
 
 /** uint8 asymmetric parameters covering `r` (and 0, so zero padding and ReLU zeros are exact). */
