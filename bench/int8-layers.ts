@@ -1,13 +1,14 @@
 /**
  * `npm run bench:int8-layers -- [--ngf 64] [--size 256] [--methods percentile:99.9,percentile:99.99,minmax]
- *   [--eval-crops 5] [--threads 2] [--skip-layers]`: where int8 loses quality. The light generator (4 blocks,
+ *   [--eval-crops 5] [--eval-photos <folder>] [--threads 2] [--skip-layers]`: where int8 loses quality. The light generator (4 blocks,
  * random weights with PyTorch's default init, seed 1, as `bench:inference --precision`) is calibrated ONCE on
  * the face crops of the face-api demo photos (the export's split: every 4th crop held out), then, against our
  * fp32 output on the held-out crops, it prints as JSON:
  *   - `layers`: PSNR with ONLY that Conv/Gemm quantised (first method), sorted worst first: the per-layer error;
  *   - `configs`: PSNR of whole-model variants: every range method with the default float set, and the first
  *     method with more ops kept float (the γ/β MLP, the upsampling convs), with the number of quantised ops.
- * Timing is `bench:inference --precision`'s job; this measures quality only.
+ * `--eval-photos` measures on the face crops of other photographs instead of the held-out crops (calibration
+ * stays the export's 17 crops), e.g. `../shared/data/photos`. Timing is `bench:inference --precision`'s job.
  */
 import os from 'node:os';
 import { createModel, type OrtModel } from '../src/onnx/runtime.ts';
@@ -27,6 +28,7 @@ const size = Number(arg('size', '256'));
 const threads = Number(arg('threads', '2'));
 const evalCrops = Number(arg('eval-crops', '5'));
 const skipLayers = process.argv.includes('--skip-layers');
+const evalPhotos = arg('eval-photos', '');
 const methodNames = arg('methods', 'percentile:99.9,percentile:99.99,minmax').split(',');
 
 /** `minmax` or `percentile:<p>` (the CLI's `--calibration-method` spelling). */
@@ -46,8 +48,9 @@ const modelOptions = { irVersion: ONNX_IR_VERSION, opsetVersion: ONNX_OPSET, pro
 
 const { crops } = await loadCalibrationCrops(CALIBRATION_PHOTOS, { direction: 'a2b', size, threads });
 const split = splitCrops(crops, DEFAULT_EVAL_FRACTION);
-const evaluation = split.evaluation.slice(0, evalCrops).map((c) => c.data);
-note({ calibrationCrops: split.calibration.length, evalCrops: evaluation.length });
+const evalSource = evalPhotos ? (await loadCalibrationCrops(evalPhotos, { direction: 'a2b', size, threads })).crops : split.evaluation;
+const evaluation = evalSource.slice(0, evalCrops).map((c) => c.data);
+note({ calibrationCrops: split.calibration.length, evalCrops: evalSource.slice(0, evalCrops).map((c) => c.source) });
 
 const t0 = performance.now();
 const rangesPerMethod = await calibrateGenerator(state, cfg, split.calibration.map((c) => c.data), methods, threads, modelOptions);
@@ -117,7 +120,8 @@ process.stdout.write(
       bench: 'int8-layers',
       date: new Date().toISOString(),
       model: `light U-GAT-IT generator, ngf ${ngf}, 4 blocks, ${size}², random weights (PyTorch default init, seed 1)`,
-      calibration: { photos: 'face-api demo photos (MIT)', crops: split.calibration.length, heldOutCrops: evaluation.length },
+      calibration: { photos: 'face-api demo photos (MIT)', crops: split.calibration.length },
+      evaluation: { photos: evalPhotos || 'held-out crops of the same folder', crops: evalSource.slice(0, evalCrops).map((c) => c.source) },
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg1: r2(os.loadavg()[0]) },
       configs,
       layersOnlyThisOneQuantised: layers,
