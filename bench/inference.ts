@@ -7,7 +7,7 @@
  *   - peak RSS of the process (main thread + worker).
  *
  *   npm run bench:inference -- [--model file.onnx] [--runs 5] [--requests 48] [--concurrency 16]
- *   npm run bench:inference -- --precision fp32,fp16,int8 [--runs 5] [--threads 2]   (see bench/precision.ts)
+ *   npm run bench:inference -- --precision fp32,fp16,int8 [--runs 3] [--batches 1,8] [--threads 2]   (see bench/precision.ts)
  *
  * Without --model it exports a light U-GAT-IT generator (ngf 64, 4 blocks, 256², random weights:
  * speed does not depend on the weights) with our exporter into a temporary folder.
@@ -37,11 +37,18 @@ if (precisionArg !== undefined) {
     process.stderr.write(`bench:inference: --precision takes fp32, fp16 and/or int8 (comma-separated), got "${precisionArg}"\n`);
     process.exit(2);
   }
+  const batchList = (arg('batches') ?? '1,8').split(',').map(Number);
+  const runCount = Number(arg('runs') ?? 3);
+  if (!batchList.every((b) => Number.isInteger(b) && b > 0) || !(Number.isInteger(runCount) && runCount > 0)) {
+    process.stderr.write(`bench:inference: --batches takes positive integers (comma-separated) and --runs a positive integer, got "${arg('batches')}" and "${arg('runs')}"\n`);
+    process.exit(2);
+  }
   const { benchPrecisions } = await import('./precision.ts');
   const out = await benchPrecisions({
     precisions: precisions as ('fp32' | 'fp16' | 'int8')[],
-    runs: Number(arg('runs') ?? 5),
+    runs: runCount,
     threads: Number(arg('threads') ?? 2),
+    batches: batchList,
   });
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   process.exit(0);

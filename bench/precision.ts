@@ -1,5 +1,5 @@
 /**
- * `npm run bench:inference -- --precision fp32,fp16,int8 [--runs 5] [--threads 2]`: the light generator
+ * `npm run bench:inference -- --precision fp32,fp16,int8 [--runs 3] [--batches 1,8] [--threads 2]`: the light generator
  * (ngf 64, 4 blocks, 256², random weights with PyTorch's default init, seed 1) exported by our exporter in
  * each precision, timed in ONE interleaved loop (so every precision sees the same machine load). Prints JSON:
  * per precision, ms/image at batch 1 and 8 (wall, median), CPU ms/image (process CPU time, the figure that
@@ -70,6 +70,8 @@ export async function exportPrecisions(dir: string, precisions: readonly Precisi
 /** Time every precision, interleaved, at each batch size; then measure quality against fp32. */
 export async function benchPrecisions(opts: { precisions: Precision[]; runs: number; threads: number; batches?: number[] }): Promise<Record<string, unknown>> {
   const batches = opts.batches ?? [1, 8];
+  const started = performance.now();
+  const loadavgStart = r1(os.loadavg()[0]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'webtoon-precision-'));
   try {
     const files = await exportPrecisions(dir, opts.precisions, opts.threads);
@@ -80,7 +82,9 @@ export async function benchPrecisions(opts: { precisions: Precision[]; runs: num
     for (const b of batches) {
       const input = new Float32Array(b * 3 * 256 * 256).map((_, i) => Math.sin(i * 0.001));
       const feed = { input: { data: input, dims: [b, 3, 256, 256] } };
-      for (const m of models.values()) await m.run(feed); // warm-up
+      // one warm-up run per session (at the first batch size: a batch-8 warm-up alone costs 8 images); the
+      // first run at a new batch size pays a little allocation, which the median of the runs absorbs
+      if (b === batches[0]) for (const m of models.values()) await m.run(feed);
       for (let r = 0; r < opts.runs; r++) {
         for (const [p, m] of models) {
           const c0 = process.cpuUsage();
@@ -139,7 +143,14 @@ export async function benchPrecisions(opts: { precisions: Precision[]; runs: num
       gflopPerImage: r1(flops / 1e9),
       threads: opts.threads,
       runs: opts.runs,
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg1: r1(os.loadavg()[0]), shared: 'medians of interleaved runs; cpuMsPerImage is the process CPU time per image' },
+      date: new Date().toISOString(),
+      elapsedSeconds: Math.round((performance.now() - started) / 1000),
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        loadavg1: { start: loadavgStart, end: r1(os.loadavg()[0]) },
+        shared: 'medians of interleaved runs; cpuMsPerImage is the process CPU time per image',
+      },
       perPrecision: result,
     };
   } finally {

@@ -2,9 +2,10 @@
  * int8 export (`--quantize int8`): the official-layout fixture checkpoint (light, ngf 8, 2 blocks, 64²) is
  * quantised with real face crops of the face-api demo photographs (MIT, six 1920 px photos, ~22 faces) as
  * calibration images; the model is checked against its recorded quality, refused below the floor, and
- * served by the registry, `webtoon translate` and the bot's inference client.
+ * served by the registry, `webtoon translate`, the bot's inference client, and the bot itself through the real
+ * discord.js client against the Discord stand-in.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -18,7 +19,9 @@ import { DEFAULT_EVAL_FRACTION } from '../../src/training/export/quantize-genera
 import { measureQuality, outputQuality, quantizeWeightPerChannel, tensorRange, uint8Params } from '../../src/training/export/quantize.ts';
 import { readTorchCheckpoint } from '../../src/training/torch-import/torch-checkpoint.ts';
 import { ExportError } from '../../src/training/training.errors.ts';
-import { fixtureCheckpoint, repoRoot } from '../helpers/models.ts';
+import { exportedTestModels, fixtureCheckpoint, installModel, repoRoot } from '../helpers/models.ts';
+import { dbTargets, useTestDatabase } from '../helpers/databases.ts';
+import { startHarness } from '../bot/bot-harness.ts';
 import { astronautPath } from '../inference/sample-images.ts';
 import { runWebtoon } from '../helpers/cli.ts';
 
@@ -84,11 +87,12 @@ describe('exportGenerator with int8', () => {
     const res = await exportGenerator({ state, config, direction: 'a2b', outPath, version: 'int8-test', verify: false, int8: { crops, psnrFloor: 20, threads: 1 } });
     await exportGenerator({ state, config, direction: 'a2b', outPath: fp32Path, version: 'fp32-test', verify: false });
     const md = res.metadata;
-    expect(md).toMatchObject({ precision: 'int8', quant_psnr_floor: '20', quant_calibration: 'percentile-99.9' });
+    expect(md).toMatchObject({ precision: 'int8', quant_psnr_floor: '20', quant_calibration: 'percentile-99.99' });
     expect(md.quantization).toMatch(/^qdq-static/);
-    // convs: 2 down + 2×2 encoder blocks + conv1x1 + 2×2 decoder blocks + 2 up (stem and output conv stay float); MLP Gemms: 4
-    expect(Number(md.quant_ops)).toBe(2 + 4 + 1 + 4 + 2 + 4);
-    expect(md.quant_float_ops).toBe('DownBlock.1.weight,UpBlock2.11.weight');
+    // convs: 2×2 encoder blocks + 2×2 decoder blocks + 2 up; MLP Gemms: 4 (the stem, the two stride-2 convs,
+    // conv1x1 and the output conv stay float)
+    expect(Number(md.quant_ops)).toBe(4 + 4 + 2 + 4);
+    expect(md.quant_float_ops).toBe('DownBlock.1.weight,DownBlock.5.weight,DownBlock.9.weight,conv1x1.weight,UpBlock2.11.weight');
     const bytes = readFileSync(outPath);
     expect(bytes.includes('QuantizeLinear')).toBe(true);
     expect(bytes.includes('DequantizeLinear')).toBe(true);
@@ -181,4 +185,35 @@ describe('an int8 model exported from the fixture checkpoint by the CLI', () => 
       await sut.close();
     }
   }, 120_000);
+  describe('answered by the bot through the real discord.js client (Discord stand-in, MODELS_DIR)', () => {
+    const db = useTestDatabase(dbTargets.find((t) => t.kind === 'pglite')!);
+
+    it('replies to /webtoonify with the int8 model\'s face and records its version', async () => {
+      const modelsDir = mkdtempSync(path.join(os.tmpdir(), 'webtoon-int8-bot-models-'));
+      installModel(model, modelsDir, 'a2b-int8.onnx');
+      installModel((await exportedTestModels()).b2a, modelsDir, 'b2a.onnx');
+      const version = (await loadModelInfo(model)).version;
+      const h = await startHarness({ database: db(), modelsDir });
+      try {
+        const member = h.standIn.makeUser('int8-member');
+        const astronaut = readFileSync(astronautPath);
+        const att = h.standIn.addAttachment(astronaut, 'selfie.png', 'image/png', { width: 512, height: 512 });
+        const rec = h.standIn.sendSlashCommand(member, 'webtoonify', { image: att });
+        const reply = await h.standIn.waitFor(() => {
+          const m = h.standIn.original(rec.id);
+          return m && m.files.length === 1 ? m : undefined;
+        }, 'the reply with the translated face', 90_000);
+        const png = await sharp(reply.files[0].bytes).metadata();
+        expect(png.format).toBe('png');
+        const fields = Object.fromEntries(reply.embeds[0].fields.map((f: { name: string; value: string }) => [f.name, f.value]));
+        expect(fields.Model).toBe(version);
+        expect(fields.Faces).toBe('1');
+        const row = await h.feedback.findGenerationByMessageId(reply.id);
+        expect(row).toMatchObject({ userId: member.id, direction: 'a2b', modelVersion: version, status: 'ok', facesFound: 1 });
+      } finally {
+        await h.dispose();
+        rmSync(modelsDir, { recursive: true, force: true });
+      }
+    }, 180_000);
+  });
 });

@@ -36,7 +36,7 @@ export default function register(program: Command): void {
     .option('--quantize <mode>', 'int8: static QDQ quantisation for fast CPU serving (needs --calibration)')
     .option('--calibration <folder>', 'images whose face crops calibrate the int8 ranges (a quarter is held out to measure quality)')
     .option('--psnr-floor <dB>', 'refuse the int8 model below this PSNR against fp32 on held-out crops (default 30)')
-    .option('--calibration-method <m>', 'percentile (default, 99.9) | percentile:<p> | minmax')
+    .option('--calibration-method <m>', 'percentile (default, 99.99) | percentile:<p> | minmax')
     .option('--eval-fraction <f>', 'share of crops held out for the quality measurement (default 0.25)')
     .action(async (checkpoint: string, flags: ExportFlags) => {
       if (flags.out) refuseOverwrite(flags.out, !!flags.force);

@@ -10,12 +10,13 @@ import type { ModelOptions } from './graph-builder.ts';
 import { loadCalibrationCrops, splitCrops, type CalibrationCrop } from './calibration-images.ts';
 import {
   addTapOutputs,
-  calibrate,
+  calibrateMethods,
   DEFAULT_KEEP_FLOAT,
   DEFAULT_PERCENTILE,
   measureQuality,
   observingHook,
   qdqHook,
+  type CalibrationRanges,
   type QuantQuality,
   type RangeMethod,
 } from './quantize.ts';
@@ -121,22 +122,9 @@ export async function quantizeGenerator(args: {
   const range: RangeMethod = o.range ?? { method: 'percentile', percentile: DEFAULT_PERCENTILE };
   log.info({ calibration: calibration.length, evaluation: evaluation.length, range }, 'calibrating int8 ranges');
 
-  const observer = observingHook();
-  const calibGraph = buildGeneratorGraph(generator, cfg, { linearHook: observer.hook }).builder;
-  addTapOutputs(calibGraph, observer.taps);
-  const ranges = await calibrate(
-    calibGraph.toModelBytes({ ...args.modelOptions, metadata: {} }),
-    observer.taps,
-    calibration.map((c) => c.data),
-    size,
-    range,
-    threads,
-  );
-
+  const [ranges] = await calibrateGenerator(generator, cfg, calibration.map((c) => c.data), [range], threads, args.modelOptions);
   const keepFloat = new Set(o.keepFloat ?? DEFAULT_KEEP_FLOAT);
-  const qdq = qdqHook(ranges, { keepFloat });
-  const int8Graph = buildGeneratorGraph(generator, cfg, { linearHook: qdq.hook }).builder;
-  const modelBytes = int8Graph.toModelBytes({ ...args.modelOptions, metadata: { ...args.modelOptions.metadata, precision: 'int8' } });
+  const { modelBytes, quantised } = buildInt8Model(generator, cfg, ranges, keepFloat, { ...args.modelOptions, metadata: { ...args.modelOptions.metadata, precision: 'int8' } });
 
   log.info({ crops: evaluation.length }, 'measuring int8 against fp32 on held-out crops');
   const quality = await measureQuality(args.fp32Model, modelBytes, evaluation.map((c) => c.data), size, threads);
@@ -160,7 +148,38 @@ export async function quantizeGenerator(args: {
     quant_max_abs_diff: String(Math.round(quality.maxAbsDiff * 10000) / 10000),
     quant_psnr_floor: String(floor),
     quant_float_ops: floatOps.join(','),
-    quant_ops: String(qdq.quantised.length),
+    quant_ops: String(quantised.length),
   };
-  return { modelBytes, stamp, quality, quantisedOps: qdq.quantised };
+  return { modelBytes, stamp, quality, quantisedOps: quantised };
+}
+
+/**
+ * Calibrate the activation ranges of every Conv/Gemm of a generator, one result per range method: the float
+ * graph with each op's input and output as extra outputs runs once on `crops` (NCHW `[1, 3, S, S]` in [-1, 1]).
+ */
+export async function calibrateGenerator(
+  generator: StateDict,
+  cfg: GeneratorGraphConfig,
+  crops: readonly Float32Array[],
+  methods: readonly RangeMethod[],
+  threads: number,
+  modelOptions: ModelOptions,
+): Promise<CalibrationRanges[]> {
+  const observer = observingHook();
+  const calibGraph = buildGeneratorGraph(generator, cfg, { linearHook: observer.hook }).builder;
+  addTapOutputs(calibGraph, observer.taps);
+  return calibrateMethods(calibGraph.toModelBytes({ ...modelOptions, metadata: {} }), observer.taps, crops, cfg.img_size, methods, threads);
+}
+
+/** The QDQ model of a generator for calibrated `ranges`, with the ops named in `keepFloat` left float. */
+export function buildInt8Model(
+  generator: StateDict,
+  cfg: GeneratorGraphConfig,
+  ranges: CalibrationRanges,
+  keepFloat: ReadonlySet<string>,
+  modelOptions: ModelOptions,
+): { modelBytes: Uint8Array; quantised: string[] } {
+  const qdq = qdqHook(ranges, { keepFloat });
+  const modelBytes = buildGeneratorGraph(generator, cfg, { linearHook: qdq.hook }).builder.toModelBytes(modelOptions);
+  return { modelBytes, quantised: qdq.quantised };
 }

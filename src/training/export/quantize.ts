@@ -39,7 +39,11 @@ export interface RangeMethod {
   percentile?: number;
 }
 
-export const DEFAULT_PERCENTILE = 99.9;
+/**
+ * Default range percentile. Light ngf 64 / 256², 17 calibration / 5 held-out face crops (`bench:int8-layers`):
+ * 99.99 → 30.97 dB, 99.9 → 30.33, min/max → 28.52, 99 → 24.04: clipping costs more than coarser steps.
+ */
+export const DEFAULT_PERCENTILE = 99.99;
 /** Values sampled (strided) per tensor and image for a percentile. */
 const PERCENTILE_SAMPLE = 1 << 16;
 
@@ -115,27 +119,41 @@ export async function calibrate(
   how: RangeMethod,
   threads = 0,
 ): Promise<CalibrationRanges> {
+  return (await calibrateMethods(calibrationModel, taps, crops, size, [how], threads))[0];
+}
+
+/** {@link calibrate} for several range methods from one pass over the crops (one result per method, in order). */
+export async function calibrateMethods(
+  calibrationModel: Uint8Array,
+  taps: readonly Tap[],
+  crops: readonly Float32Array[],
+  size: number,
+  methods: readonly RangeMethod[],
+  threads = 0,
+): Promise<CalibrationRanges[]> {
   const model = await createModel(calibrationModel, { devices: ['cpu'], threads, announce: false });
-  const ranges: CalibrationRanges = new Map();
+  const results: CalibrationRanges[] = methods.map(() => new Map());
   try {
     for (const crop of crops) {
       const out = await model.run({ input: { data: crop, dims: [1, 3, size, size] } });
       for (const t of taps) {
-        const r = tensorRange(out[t.tensor].data, how);
-        let entry = ranges.get(t.op);
-        if (!entry) {
-          entry = { input: { min: Infinity, max: -Infinity }, output: { min: Infinity, max: -Infinity } };
-          ranges.set(t.op, entry);
-        }
-        const side = entry[t.side];
-        side.min = Math.min(side.min, r.min);
-        side.max = Math.max(side.max, r.max);
+        methods.forEach((how, m) => {
+          const r = tensorRange(out[t.tensor].data, how);
+          let entry = results[m].get(t.op);
+          if (!entry) {
+            entry = { input: { min: Infinity, max: -Infinity }, output: { min: Infinity, max: -Infinity } };
+            results[m].set(t.op, entry);
+          }
+          const side = entry[t.side];
+          side.min = Math.min(side.min, r.min);
+          side.max = Math.max(side.max, r.max);
+        });
       }
     }
   } finally {
     await model.dispose();
   }
-  return ranges;
+  return results;
 }
 
 /** uint8 asymmetric parameters covering `r` (and 0, so zero padding and ReLU zeros are exact). */
@@ -164,11 +182,15 @@ export function quantizeWeightPerChannel(w: NamedTensor): { q: Int8Array; scales
 }
 
 /**
- * Convs kept in float by default: the 7×7 stem (3 input channels) and the 7×7 output conv (3 output channels).
- * They touch the image itself, and as QLinearConv the 3-channel output conv ran ~15× slower than the float
- * Conv in ONNX Runtime 1.30 (measured: 912 ms vs 58 ms at 128², light ngf 64), more than all the others.
+ * Convs kept in float by default:
+ * - the 7×7 stem (3 input channels) and the 7×7 output conv (3 output channels): they touch the image itself,
+ *   and as QLinearConv the 3-channel output conv ran ~15× slower than the float Conv in ONNX Runtime 1.30
+ *   (measured: 912 ms vs 58 ms at 128², light ngf 64), more than all the others;
+ * - the two stride-2 encoder convs and the CAM's conv1x1: quantised alone, they lose the most of all layers
+ *   (light ngf 64 / 256², `npm run bench:int8-layers`: 35.6, 36.9 and 39.6 dB against fp32, where a decoder
+ *   residual conv alone loses 59–65 dB), and together they are only ~6 of the generator's 105 GFLOP.
  */
-export const DEFAULT_KEEP_FLOAT: readonly string[] = ['DownBlock.1.weight', 'UpBlock2.11.weight'];
+export const DEFAULT_KEEP_FLOAT: readonly string[] = ['DownBlock.1.weight', 'DownBlock.5.weight', 'DownBlock.9.weight', 'conv1x1.weight', 'UpBlock2.11.weight'];
 
 /** Which ops to quantise; the rest of the Conv/Gemm ops stay float. */
 export interface QdqOptions {
