@@ -9,6 +9,7 @@
  * exported and restored, so a resumed run continues exactly (the official code drops them).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ParamLayout } from './layers/param-layout.ts';
 import type { NamedTensor } from './tensors.ts';
 
 /** Hyper-parameters; defaults are the official ones. */
@@ -51,11 +52,27 @@ export class CoupledAdam {
    */
   constructor(
     readonly params: ReadonlyMap<string, tf.Variable>,
-    opts: Partial<AdamOptions> & { hostState?: boolean } = {},
+    opts: Partial<AdamOptions> & { hostState?: boolean; layouts?: ReadonlyMap<string, ParamLayout> } = {},
   ) {
-    const { hostState = false, ...adam } = opts;
+    const { hostState = false, layouts = new Map<string, ParamLayout>(), ...adam } = opts;
     this.opts = { ...OFFICIAL_ADAM, ...adam };
     this.hostState = hostState;
+    this.layouts = layouts;
+  }
+
+  /** Parameters stored in another layout than PyTorch's: their moments are converted in and out of the state. */
+  private readonly layouts: ReadonlyMap<string, ParamLayout>;
+
+  /** How parameter `name` is stored when not in PyTorch's layout (e.g. a conv weight, HWIO). */
+  layoutOf(name: string): ParamLayout | undefined {
+    return this.layouts.get(name);
+  }
+
+  /** A moment of `name` as stored → a state entry in the official layout. */
+  private entry(name: string, data: Float32Array): NamedTensor {
+    const layout = this.layouts.get(name);
+    if (layout) return { shape: [...layout.officialShape], data: layout.toOfficial(data) };
+    return { shape: [...this.params.get(name)!.shape], data: data.slice() };
   }
 
   /**
@@ -124,14 +141,9 @@ export class CoupledAdam {
   /** Copy the state out (for checkpoints). */
   getState(): AdamState {
     this.ensureMoments();
-    const shapeOf = (k: string) => [...this.params.get(k)!.shape];
-    if (this.hostState) {
-      const dump = (src: Map<string, Float32Array>) => new Map([...src].map(([k, a]) => [k, { shape: shapeOf(k), data: a.slice() }]));
-      return { step: this.step, m: dump(this.hostM), v: dump(this.hostV) };
-    }
-    const dump = (src: Map<string, tf.Variable>) =>
-      new Map([...src].map(([k, t]) => [k, { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) }]));
-    return { step: this.step, m: dump(this.m), v: dump(this.v) };
+    const dump = (src: Map<string, Float32Array | tf.Variable>) =>
+      new Map([...src].map(([k, a]) => [k, this.entry(k, a instanceof Float32Array ? a : (a.dataSync() as Float32Array))]));
+    return this.hostState ? { step: this.step, m: dump(this.hostM), v: dump(this.hostV) } : { step: this.step, m: dump(this.m), v: dump(this.v) };
   }
 
   /** {@link getState}, read back asynchronously (works on every backend, webgpu included). */
@@ -141,13 +153,13 @@ export class CoupledAdam {
     const dump = async (src: Map<string, tf.Variable>) => {
       const entries = [...src];
       const data = await Promise.all(entries.map(([, t]) => t.data() as Promise<Float32Array>));
-      return new Map(entries.map(([k, t], i) => [k, { shape: [...t.shape], data: data[i].slice() }]));
+      return new Map(entries.map(([k], i) => [k, this.entry(k, data[i])]));
     };
     return { step: this.step, m: await dump(this.m), v: await dump(this.v) };
   }
 
   /**
-   * Restore a state written by {@link getState}.
+   * Restore a state written by {@link getState} (official layout).
    * @throws {Error} when a parameter is missing from it or has another size.
    */
   setState(state: AdamState): void {
@@ -164,11 +176,12 @@ export class CoupledAdam {
       ['v', state.v],
     ] as const) {
       for (const name of this.params.keys()) {
-        const t = src.get(name)!;
-        if (this.hostState) (which === 'm' ? this.hostM : this.hostV).get(name)!.set(t.data);
+        const official = src.get(name)!.data;
+        const data = this.layouts.get(name)?.toStorage(official) ?? official;
+        if (this.hostState) (which === 'm' ? this.hostM : this.hostV).get(name)!.set(data);
         else {
           const variable = (which === 'm' ? this.m : this.v).get(name)!;
-          tf.tidy(() => variable.assign(tf.tensor(t.data, variable.shape)));
+          tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
         }
       }
     }

@@ -224,18 +224,29 @@ export async function startWebgpu(opts: { allowSoftware: boolean }): Promise<Web
   }
 }
 
-/** Bytes of the largest tensor the trainer will bind: refuse up front when it exceeds the adapter's limit. */
-export function checkWebgpuTensorSizes(tensors: Iterable<[string, readonly number[]]>): void {
-  const info = started;
-  if (!info) return;
+/** The limits a tensor must fit on a WebGPU device (the started adapter's, or given ones in tests). */
+export type WebgpuSizeLimits = Pick<WebgpuAdapterInfo, 'name' | 'maxStorageBufferBindingSize' | 'maxBufferSize'>;
+
+/**
+ * Refuse up front a tensor the device cannot hold in one buffer or bind in one shader: more bytes than
+ * the adapter's `maxStorageBufferBindingSize` or `maxBufferSize` (the message names the one exceeded).
+ * Call it with the shapes from the shape table, before any network is built.
+ * @param limits - defaults to the started adapter's; without one (webgpu not started) nothing is checked
+ * @throws {WebgpuError} TENSOR_TOO_LARGE
+ */
+export function checkWebgpuTensorSizes(tensors: Iterable<[string, readonly number[]]>, limits: WebgpuSizeLimits | undefined = started): void {
+  if (!limits) return;
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
   for (const [name, shape] of tensors) {
     const bytes = shape.reduce((n, d) => n * d, 1) * 4;
-    if (bytes > info.maxStorageBufferBindingSize) {
-      const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+    const [limitName, limit] =
+      limits.maxBufferSize < limits.maxStorageBufferBindingSize ? (['maxBufferSize', limits.maxBufferSize] as const) : (['maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize] as const);
+    if (bytes > limit) {
+      const what = limitName === 'maxBufferSize' ? 'holds in one buffer' : 'binds in one shader';
       throw new WebgpuError(
         'TENSOR_TOO_LARGE',
-        `${name} [${shape.join(', ')}] is ${mib(bytes)}, more than this GPU binds in one shader (maxStorageBufferBindingSize ${mib(info.maxStorageBufferBindingSize)} on ${info.name}); train with --light (its MLP is global-pooled), a smaller --img-size or --ngf, or on wasm`,
-        { name, shape: [...shape], bytes, limit: info.maxStorageBufferBindingSize },
+        `${name} [${shape.join(', ')}] is ${mib(bytes)}, more than this GPU ${what} (${limitName} ${mib(limit)} on ${limits.name}); train with --light (its MLP is global-pooled), a smaller --img-size or --ngf, or on wasm`,
+        { name, shape: [...shape], bytes, limit, limitName },
       );
     }
   }

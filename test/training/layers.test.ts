@@ -12,6 +12,7 @@ import { ILN } from '../../src/training/layers/iln.ts';
 import { constantTensor, kaimingUniformA5, unitNormalVector } from '../../src/training/layers/init.ts';
 import { ilnMix, instanceNorm } from '../../src/training/layers/instance-norm.ts';
 import { linear } from '../../src/training/layers/linear.ts';
+import { hwioLayout, hwioVectorLayout } from '../../src/training/layers/param-layout.ts';
 import { ParamStore } from '../../src/training/layers/param-store.ts';
 import { reflectionPad } from '../../src/training/layers/reflection-pad.ts';
 import { createRng } from '../../src/training/layers/rng.ts';
@@ -209,7 +210,8 @@ describe('camAttention', () => {
       gmpLogit: tf.tensor2d([[-1, 0.5]]),
       gapScale: tf.tensor2d([[3, 0]]),
       gmpScale: tf.tensor2d([[0, -2]]),
-      conv1x1Weight: tf.reshape(tf.tensor2d([1, 0, 0, 1, 0, 1, 1, 0], [2, 4]), [2, 4, 1, 1]),
+      // HWIO [1,1,2C,C]: the official [C,2C,1,1] weight [[1,0,0,1],[0,1,1,0]] transposed
+      conv1x1Weight: tf.reshape(tf.transpose(tf.tensor2d([1, 0, 0, 1, 0, 1, 1, 0], [2, 4])), [1, 1, 4, 2]),
       conv1x1Bias: tf.tensor1d([0.1, -0.1]),
     };
     const sut = camAttention(x, w, (t) => tf.relu(t));
@@ -302,5 +304,36 @@ describe('ParamStore', () => {
     out.data[1] = 77;
     expect(Array.from(sut.stateDict().get('a')!.data)).toEqual([1, 2]);
     sut.dispose();
+  });
+});
+
+describe('ParamLayout', () => {
+  it('hwioLayout stores an OIHW weight as tf.transpose(w, [2, 3, 1, 0]) and converts back exactly', () => {
+    const shape = [3, 2, 4, 5];
+    const official = Float32Array.from({ length: 120 }, (_, i) => i * 0.5 - 7);
+    const sut = hwioLayout(shape);
+    const stored = sut.toStorage(official);
+    const expected = tf.transpose(tf.tensor4d(official, shape as [number, number, number, number]), [2, 3, 1, 0]);
+    expect(sut.storageShape).toEqual([4, 5, 2, 3]);
+    expect(Array.from(stored)).toEqual(Array.from(expected.dataSync()));
+    expect(Array.from(sut.toOfficial(stored))).toEqual(Array.from(official));
+    const back = sut.tensorToOfficial(tf.tensor4d(stored, [4, 5, 2, 3]));
+    expect(back.shape).toEqual(shape);
+    expect(Array.from(back.dataSync())).toEqual(Array.from(official));
+  });
+
+  it('hwioVectorLayout orders spectral norm v like the rows of the HWIO weight, so σ is unchanged', () => {
+    const shape = [3, 2, 4, 4];
+    const w = Float32Array.from({ length: 96 }, (_, i) => Math.sin(i));
+    const u = Float32Array.from([0.3, -0.5, 0.8]);
+    const v = Float32Array.from({ length: 32 }, (_, i) => Math.cos(i));
+    // official: σ = uᵀ · W[o, (i,kh,kw)] · v
+    const sigma = tf.sum(tf.mul(tf.tensor1d(u), tf.reshape(tf.matMul(tf.tensor2d(w, [3, 32]), tf.tensor2d(v, [32, 1])), [-1]))).dataSync()[0];
+    // stored: W as [(kh,kw,i), o], v in (kh,kw,i) order
+    const ws = tf.tensor2d(hwioLayout(shape).toStorage(w), [32, 3]);
+    const vs = tf.tensor2d(hwioVectorLayout(shape).toStorage(v), [32, 1]);
+    const stored = tf.sum(tf.mul(tf.tensor1d(u), tf.reshape(tf.matMul(ws, vs, true, false), [-1]))).dataSync()[0];
+    expect(Math.abs(stored - sigma)).toBeLessThan(1e-5 * Math.abs(sigma));
+    expect(Array.from(hwioVectorLayout(shape).toOfficial(hwioVectorLayout(shape).toStorage(v)))).toEqual(Array.from(v));
   });
 });

@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.ts';
 import { runTraining } from '../../src/training/trainer/trainer.ts';
+import { resolveTrainOptions } from '../../src/training/trainer/options.ts';
+import { modelShapes } from '../../src/training/trainer/resume.ts';
 import { TrainingError } from '../../src/training/training.errors.ts';
 import { checkWebgpuTensorSizes, isSoftwareAdapter, webgpuAdapter, WebgpuError } from '../../src/training/webgpu.ts';
 import { makeShapesDataset, TINY } from './trainer-helpers.ts';
@@ -34,6 +36,39 @@ describe('isSoftwareAdapter', () => {
     expect(isSoftwareAdapter({ device: 'anything', isFallbackAdapter: true })).toBe(true);
     expect(isSoftwareAdapter({ vendor: 'nvidia', device: 'NVIDIA H200', description: 'NVIDIA: 570.86' })).toBe(false);
     expect(isSoftwareAdapter({ vendor: 'amd', device: 'AMD Radeon RX 7900 XTX (RADV NAVI31)' })).toBe(false);
+  });
+});
+
+describe('checkWebgpuTensorSizes with given limits (no GPU needed)', () => {
+  // the software-GL adapter's limits (docs/training.md); the shapes come from the shape table, so nothing is allocated
+  const softwareGl = { name: 'llvmpipe (fake limits)', maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 2 * 2 ** 30 };
+  const fullSize = modelShapes(resolveTrainOptions({ dataDir: '-', outDir: '-', light: false, imgSize: 256, ngf: 64 }));
+
+  it('refuses the full-size 256², ngf 64 generator: its 1 GiB MLP weight is over maxStorageBufferBindingSize', () => {
+    expect(fullSize.find(([k]) => k === 'genA2B.FC.0.weight')?.[1]).toEqual([256, 1048576]);
+    const err = (() => {
+      try {
+        checkWebgpuTensorSizes(fullSize, softwareGl);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(WebgpuError);
+    expect((err as WebgpuError).code).toBe('TENSOR_TOO_LARGE');
+    expect((err as Error).message).toBe(
+      'genA2B.FC.0.weight [256, 1048576] is 1024 MiB, more than this GPU binds in one shader (maxStorageBufferBindingSize 128 MiB on llvmpipe (fake limits)); train with --light (its MLP is global-pooled), a smaller --img-size or --ngf, or on wasm',
+    );
+  });
+
+  it('names maxBufferSize when that is the smaller limit', () => {
+    expect(() => checkWebgpuTensorSizes(fullSize, { ...softwareGl, maxStorageBufferBindingSize: 4 * 2 ** 30, maxBufferSize: 256 * 2 ** 20 })).toThrow(
+      /is 1024 MiB, more than this GPU holds in one buffer \(maxBufferSize 256 MiB on llvmpipe \(fake limits\)\)/,
+    );
+  });
+
+  it('accepts the light model, whose largest tensor is small', () => {
+    const light = modelShapes(resolveTrainOptions({ dataDir: '-', outDir: '-', light: true, imgSize: 256, ngf: 64 }));
+    expect(() => checkWebgpuTensorSizes(light, softwareGl)).not.toThrow();
   });
 });
 

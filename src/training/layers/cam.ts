@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { conv2dTorch } from './conv2d.ts';
+import { conv2dHwio } from './conv2d.ts';
 import { linear } from './linear.ts';
 
-/** Weights of a CAM block, all in PyTorch layout. */
+/** Weights of a CAM block: Linear weights in PyTorch layout, the 1×1 conv HWIO. */
 export interface CamWeights {
   /** GAP/GMP classifier weights `[1,C]` that produce the logits (spectrally normalised in D). */
   gapLogit: tf.Tensor;
@@ -10,7 +10,7 @@ export interface CamWeights {
   /** Per-channel reweighting `[1,C]`: the RAW Linear weight (PyTorch reads `parameters()[0]`, i.e. `weight_orig` under SN). */
   gapScale: tf.Tensor;
   gmpScale: tf.Tensor;
-  /** The 1×1 conv `[C,2C,1,1]` and its bias `[C]`. */
+  /** The 1×1 conv, HWIO `[1,1,2C,C]` (officially `[C,2C,1,1]`), and its bias `[C]`. */
   conv1x1Weight: tf.Tensor;
   conv1x1Bias: tf.Tensor;
 }
@@ -37,7 +37,7 @@ export function camAttention(x: tf.Tensor4D, w: CamWeights, activation: (t: tf.T
     const gmpLogit = linear(tf.max(x, [1, 2]) as tf.Tensor2D, w.gmpLogit);
     const gap = tf.mul(x, tf.reshape(w.gapScale, [c])) as tf.Tensor4D;
     const gmp = tf.mul(x, tf.reshape(w.gmpScale, [c])) as tf.Tensor4D;
-    const features = activation(conv2dTorch(tf.concat([gap, gmp], 3), w.conv1x1Weight, 1, w.conv1x1Bias));
+    const features = activation(tf.add(conv2dHwio(tf.concat([gap, gmp], 3) as tf.Tensor4D, w.conv1x1Weight as tf.Tensor4D, 1), w.conv1x1Bias) as tf.Tensor4D);
     return {
       features,
       camLogit: tf.concat([gapLogit, gmpLogit], 1) as tf.Tensor2D,

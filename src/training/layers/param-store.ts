@@ -1,10 +1,13 @@
 /**
- * The parameters and buffers of one network, keyed by their official UGATIT-pytorch names and kept
- * in PyTorch layout (conv OIHW, Linear [out,in], ρ/γ/β [1,C,1,1]). Layers transpose on the fly, so the
- * variables, their gradients and the optimiser's moments all have exactly the official shapes.
+ * The parameters and buffers of one network, keyed by their official UGATIT-pytorch names. Most are
+ * kept in PyTorch layout (Linear [out,in], ρ/γ/β [1,C,1,1]); those added with a {@link ParamLayout}
+ * (conv weights: HWIO) are stored permuted, and every way in (given weights, {@link ParamStore.load}) and
+ * out ({@link ParamStore.stateDict}, {@link ParamStore.readStateDict}, {@link ParamStore.layouts} for
+ * gradients and Adam's moments) converts, so state dicts always have the official shapes and order.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor, StateDict } from '../tensors.ts';
+import type { ParamLayout } from './param-layout.ts';
 import { NetworkError } from '../training.errors.ts';
 
 let nextStoreId = 0;
@@ -17,6 +20,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly trainable = new Set<string>();
+  private readonly layout = new Map<string, ParamLayout>();
   private readonly scope: string;
 
   /**
@@ -29,9 +33,11 @@ export class ParamStore {
 
   /**
    * Register a parameter (trainable) or buffer (not trainable, e.g. spectral norm's u/v).
+   * @param shape - the official (PyTorch) shape; `init` returns data in that layout too
+   * @param layout - store permuted (the variable then has `layout.storageShape`)
    * @throws {NetworkError} MISSING_TENSOR / SHAPE_MISMATCH when loading weights that do not fit.
    */
-  add(name: string, shape: number[], init: () => NamedTensor, trainable = true): tf.Variable {
+  add(name: string, shape: number[], init: () => NamedTensor, trainable = true, layout?: ParamLayout): tf.Variable {
     let src: NamedTensor;
     if (this.weights) {
       const w = this.weights.get(name);
@@ -46,9 +52,11 @@ export class ParamStore {
     } else {
       src = init();
     }
-    // Copy: tfjs' cpu backend would otherwise alias the caller's array.
-    const v = tf.tidy(() => tf.variable(tf.tensor(src.data.slice(), shape, 'float32'), trainable, `${this.scope}/${name}`));
+    // Copy (toStorage copies too): tfjs' cpu backend would otherwise alias the caller's array.
+    const data = layout ? layout.toStorage(src.data) : src.data.slice();
+    const v = tf.tidy(() => tf.variable(tf.tensor(data, layout?.storageShape ?? shape, 'float32'), trainable, `${this.scope}/${name}`));
     this.vars.set(name, v);
+    if (layout) this.layout.set(name, layout);
     if (trainable) this.trainable.add(name);
     return v;
   }
@@ -74,10 +82,26 @@ export class ParamStore {
     return new Map([...this.vars].filter(([k]) => this.trainable.has(k)));
   }
 
+  /** Parameters stored in another layout than PyTorch's, by official name. */
+  layouts(): ReadonlyMap<string, ParamLayout> {
+    return this.layout;
+  }
+
+  /** The official shape of a variable's name (its own shape unless stored permuted). */
+  private officialShape(name: string, v: tf.Variable): number[] {
+    return [...(this.layout.get(name)?.officialShape ?? v.shape)];
+  }
+
+  /** Stored data of `name` as a fresh array in the official layout. */
+  private official(name: string, data: Float32Array): Float32Array {
+    const layout = this.layout.get(name);
+    return layout ? layout.toOfficial(data) : data.slice();
+  }
+
   /** Every parameter and buffer, copied out in PyTorch layout. */
   stateDict(): StateDict {
     const out: StateDict = new Map();
-    for (const [k, v] of this.vars) out.set(k, { shape: [...v.shape], data: (v.dataSync() as Float32Array).slice() });
+    for (const [k, v] of this.vars) out.set(k, { shape: this.officialShape(k, v), data: this.official(k, v.dataSync() as Float32Array) });
     return out;
   }
 
@@ -85,7 +109,7 @@ export class ParamStore {
   async readStateDict(): Promise<StateDict> {
     const entries = [...this.vars];
     const data = await Promise.all(entries.map(([, v]) => v.data() as Promise<Float32Array>));
-    return new Map(entries.map(([k, v], i) => [k, { shape: [...v.shape], data: data[i].slice() }]));
+    return new Map(entries.map(([k, v], i) => [k, { shape: this.officialShape(k, v), data: this.official(k, data[i]) }]));
   }
 
   /**
@@ -99,13 +123,16 @@ export class ParamStore {
     if (extra.length) throw new NetworkError('UNEXPECTED_TENSOR', `state_dict holds unknown tensor(s): ${extra.slice(0, 5).join(', ')}`, { names: extra });
     for (const [k, v] of this.vars) {
       const t = sd.get(k)!;
-      if (!sameShape(t.shape, v.shape) || t.data.length !== v.size) {
-        throw new NetworkError('SHAPE_MISMATCH', `tensor "${k}" has shape [${t.shape}], expected [${v.shape}]`, { name: k, expected: v.shape, received: t.shape });
+      const expected = this.officialShape(k, v);
+      if (!sameShape(t.shape, expected) || t.data.length !== v.size) {
+        throw new NetworkError('SHAPE_MISMATCH', `tensor "${k}" has shape [${t.shape}], expected [${expected}]`, { name: k, expected, received: t.shape });
       }
     }
     for (const [k, v] of this.vars) {
       const t = sd.get(k)!;
-      tf.tidy(() => v.assign(tf.tensor(t.data.slice(), v.shape, 'float32')));
+      const layout = this.layout.get(k);
+      const data = layout ? layout.toStorage(t.data) : t.data.slice();
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
     }
   }
 
@@ -119,5 +146,6 @@ export class ParamStore {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
     this.trainable.clear();
+    this.layout.clear();
   }
 }

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../tensors.ts';
 import { camAttention } from '../layers/cam.ts';
-import { conv2dTorch } from '../layers/conv2d.ts';
 import { defaultBias, fanIn, kaimingUniformA5 } from '../layers/init.ts';
+import { hwioLayout, type ParamLayout } from '../layers/param-layout.ts';
 import { ParamStore } from '../layers/param-store.ts';
 import { reflectionPad } from '../layers/reflection-pad.ts';
 import { createRng } from '../layers/rng.ts';
@@ -54,7 +54,7 @@ class PatchDiscriminator implements Discriminator {
       this.gap = new SpectralNorm(params, 'gap_fc', [1, c], () => kaimingUniformA5([1, c], rng), rng);
       this.gmp = new SpectralNorm(params, 'gmp_fc', [1, c], () => kaimingUniformA5([1, c], rng), rng);
       const w1 = [c, 2 * c, 1, 1];
-      const weight = params.add('conv1x1.weight', w1, () => kaimingUniformA5(w1, rng));
+      const weight = params.add('conv1x1.weight', w1, () => kaimingUniformA5(w1, rng), true, hwioLayout(w1));
       const bias = params.add('conv1x1.bias', [c], () => defaultBias(c, fanIn(w1), rng));
       this.conv1x1 = { weight, bias };
       this.last = new SpectralNorm(params, 'conv', [1, c, 4, 4], () => kaimingUniformA5([1, c, 4, 4], rng), rng);
@@ -75,7 +75,7 @@ class PatchDiscriminator implements Discriminator {
     }
     return tf.tidy(() => {
       let h = x;
-      for (const l of this.body) h = leaky(conv2dTorch(reflectionPad(h, 1), l.sn.weight(training), l.stride, l.bias));
+      for (const l of this.body) h = leaky(tf.add(l.sn.conv(reflectionPad(h, 1), l.stride, training), l.bias!));
       const cam = camAttention(
         h,
         {
@@ -89,13 +89,17 @@ class PatchDiscriminator implements Discriminator {
         },
         leaky,
       );
-      const patch = conv2dTorch(reflectionPad(cam.features, 1), this.last.weight(training), 1);
+      const patch = this.last.conv(reflectionPad(cam.features, 1), 1, training);
       return { patch, camLogit: cam.camLogit, heatmap: cam.heatmap };
     });
   }
 
   trainableVariables(): Map<string, tf.Variable> {
     return this.params.trainableVariables();
+  }
+
+  paramLayouts(): ReadonlyMap<string, ParamLayout> {
+    return this.params.layouts();
   }
 
   stateDict(): StateDict {

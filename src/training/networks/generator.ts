@@ -6,10 +6,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../tensors.ts';
 import { AdaILN } from '../layers/ada-iln.ts';
 import { camAttention } from '../layers/cam.ts';
-import { conv2dTorch } from '../layers/conv2d.ts';
+import { conv2dHwio } from '../layers/conv2d.ts';
 import { ILN } from '../layers/iln.ts';
 import { defaultBias, fanIn, kaimingUniformA5 } from '../layers/init.ts';
 import { instanceNorm } from '../layers/instance-norm.ts';
+import { hwioLayout, type ParamLayout } from '../layers/param-layout.ts';
 import { ParamStore } from '../layers/param-store.ts';
 import { reflectionPad } from '../layers/reflection-pad.ts';
 import { createRng, type Rng } from '../layers/rng.ts';
@@ -47,11 +48,14 @@ export function resolveGeneratorConfig(input: GeneratorConfigInput): GeneratorCo
   };
 }
 
-/** A bias-free conv weight `[out,in,k,k]` registered under `name` with PyTorch's default init. */
+/** A bias-free conv weight `[out,in,k,k]` registered under `name` with PyTorch's default init, stored HWIO. */
 function convWeight(params: ParamStore, name: string, out: number, inp: number, k: number, rng: Rng): tf.Variable {
   const shape = [out, inp, k, k];
-  return params.add(name, shape, () => kaimingUniformA5(shape, rng));
+  return params.add(name, shape, () => kaimingUniformA5(shape, rng), true, hwioLayout(shape));
 }
+
+/** A 'valid' conv with a stored (HWIO) weight. */
+const convStored = (x: tf.Tensor4D, w: tf.Variable, stride = 1): tf.Tensor4D => conv2dHwio(x, w as tf.Tensor as tf.Tensor4D, stride);
 
 interface ResBlock {
   conv1: tf.Variable;
@@ -94,7 +98,7 @@ class ResnetGenerator implements Generator {
       const gap = params.add('gap_fc.weight', [1, c], () => kaimingUniformA5([1, c], rng));
       const gmp = params.add('gmp_fc.weight', [1, c], () => kaimingUniformA5([1, c], rng));
       const conv = convWeight(params, 'conv1x1.weight', c, 2 * c, 1, rng);
-      const bias = params.add('conv1x1.bias', [c], () => defaultBias(c, fanIn(conv.shape), rng));
+      const bias = params.add('conv1x1.bias', [c], () => defaultBias(c, fanIn([c, 2 * c, 1, 1]), rng));
       this.cam = { gap, gmp, conv, bias };
       this.mlp = new GammaBetaMlp(params, c, light, imgSize / 4, rng);
       for (let i = 0; i < nBlocks; i++) {
@@ -124,23 +128,23 @@ class ResnetGenerator implements Generator {
     return tf.tidy(() => {
       let h = x;
       // encoder
-      h = tf.relu(instanceNorm(conv2dTorch(reflectionPad(h, 3), this.down[0], 1)));
-      h = tf.relu(instanceNorm(conv2dTorch(reflectionPad(h, 1), this.down[1], 2)));
-      h = tf.relu(instanceNorm(conv2dTorch(reflectionPad(h, 1), this.down[2], 2)));
+      h = tf.relu(instanceNorm(convStored(reflectionPad(h, 3), this.down[0], 1)));
+      h = tf.relu(instanceNorm(convStored(reflectionPad(h, 1), this.down[1], 2)));
+      h = tf.relu(instanceNorm(convStored(reflectionPad(h, 1), this.down[2], 2)));
       for (const blk of this.encoderBlocks) {
-        const r = tf.relu(instanceNorm(conv2dTorch(reflectionPad(h, 1), blk.conv1)));
-        h = tf.add(h, instanceNorm(conv2dTorch(reflectionPad(r, 1), blk.conv2)));
+        const r = tf.relu(instanceNorm(convStored(reflectionPad(h, 1), blk.conv1)));
+        h = tf.add(h, instanceNorm(convStored(reflectionPad(r, 1), blk.conv2)));
       }
       const { gap, gmp, conv, bias } = this.cam;
       const cam = camAttention(h, { gapLogit: gap, gmpLogit: gmp, gapScale: gap, gmpScale: gmp, conv1x1Weight: conv, conv1x1Bias: bias }, (t) => tf.relu(t));
       const { gamma, beta } = this.mlp.apply(cam.features);
       h = cam.features;
       for (const blk of this.decoderBlocks) {
-        const r = tf.relu(blk.norm1.apply(conv2dTorch(reflectionPad(h, 1), blk.conv1), gamma, beta));
-        h = tf.add(h, blk.norm2.apply(conv2dTorch(reflectionPad(r, 1), blk.conv2), gamma, beta));
+        const r = tf.relu(blk.norm1.apply(convStored(reflectionPad(h, 1), blk.conv1), gamma, beta));
+        h = tf.add(h, blk.norm2.apply(convStored(reflectionPad(r, 1), blk.conv2), gamma, beta));
       }
-      for (const u of this.up) h = tf.relu(u.norm.apply(conv2dTorch(reflectionPad(upsampleNearest2x(h), 1), u.conv)));
-      const image = tf.tanh(conv2dTorch(reflectionPad(h, 3), this.outConv)) as tf.Tensor4D;
+      for (const u of this.up) h = tf.relu(u.norm.apply(convStored(reflectionPad(upsampleNearest2x(h), 1), u.conv)));
+      const image = tf.tanh(convStored(reflectionPad(h, 3), this.outConv)) as tf.Tensor4D;
       return { image, camLogit: cam.camLogit, heatmap: cam.heatmap };
     });
   }
@@ -162,6 +166,10 @@ class ResnetGenerator implements Generator {
 
   trainableVariables(): Map<string, tf.Variable> {
     return this.params.trainableVariables();
+  }
+
+  paramLayouts(): ReadonlyMap<string, ParamLayout> {
+    return this.params.layouts();
   }
 
   stateDict(): StateDict {

@@ -3,6 +3,7 @@
  * laid out as the official UGATIT-pytorch state_dict.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { ParamLayout } from '../layers/param-layout.ts';
 import type { StateDict } from '../tensors.ts';
 import type { Rng } from '../layers/rng.ts';
 
@@ -85,8 +86,13 @@ export interface DiscriminatorOutput {
 
 /** What both network kinds share. */
 export interface Network {
-  /** The optimiser's parameters, keyed by official name, in PyTorch layout (so gradients are too). */
+  /**
+   * The optimiser's parameters, keyed by official name, as stored: PyTorch layout except those in
+   * {@link Network.paramLayouts} (conv weights, kept HWIO), so their gradients are stored-layout too.
+   */
   trainableVariables(): Map<string, tf.Variable>;
+  /** The parameters and buffers stored in another layout than PyTorch's, with their conversions. */
+  paramLayouts(): ReadonlyMap<string, ParamLayout>;
   /** Every parameter and buffer (incl. spectral-norm u/v), copied out in PyTorch layout. */
   stateDict(): StateDict;
   /** The same, read back asynchronously: the only form GPU backends (webgpu) support in Node. */

@@ -24,10 +24,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { CoupledAdam, type AdamOptions } from '../optimizer.ts';
-import { NETWORK_NAMES, type NetworkName, type UgatitState } from '../tensors.ts';
+import { NETWORK_NAMES, type UgatitState } from '../tensors.ts';
 import type { FromReplica, ReplicaInit, ToReplica } from './replica.protocol.ts';
 import { D_LOSS_TERMS, G_LOSS_TERMS } from '../losses.ts';
-import { DISCRIMINATOR_NAMES, GENERATOR_NAMES, type StepHooks, type StepLosses, type UgatitNetworks } from './train-step.ts';
+import { createOptimizer, DISCRIMINATOR_NAMES, GENERATOR_NAMES, reportGradients, type StepHooks, type StepLosses, type UgatitNetworks } from './train-step.ts';
 import { TrainingError } from '../training.errors.ts';
 
 const BOOTSTRAP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'replica.worker-bootstrap.mjs');
@@ -51,12 +51,6 @@ interface Replica {
   failure?: Error;
 }
 
-function keyed(nets: UgatitNetworks, names: readonly NetworkName[]): Map<string, tf.Variable> {
-  const out = new Map<string, tf.Variable>();
-  for (const n of names) for (const [p, v] of nets[n].trainableVariables()) out.set(`${n}.${p}`, v);
-  return out;
-}
-
 /** The coordinator: owns the replicas, the master networks' Adam optimizers, and the averaging. */
 export class DataParallelStep {
   readonly optG: CoupledAdam;
@@ -73,8 +67,8 @@ export class DataParallelStep {
     // Adam as tensor ops on the master's backend (wasm SIMD), not the JS loop of the low-memory mode: the
     // master holds no activations, so its moments fit, and the update is one pass over the parameters
     const adam = { ...opts.adam, hostState: false };
-    this.optG = new CoupledAdam(keyed(nets, GENERATOR_NAMES), adam);
-    this.optD = new CoupledAdam(keyed(nets, DISCRIMINATOR_NAMES), adam);
+    this.optG = createOptimizer(nets, GENERATOR_NAMES, adam);
+    this.optD = createOptimizer(nets, DISCRIMINATOR_NAMES, adam);
     this.rhoRange = opts.rhoRange ?? [0, 1];
   }
 
@@ -157,7 +151,7 @@ export class DataParallelStep {
         for (let e = 0; e < sum.length; e++) sum[e] /= n;
         grads.set(k, tf.tensor(sum, variable.shape, 'float32'));
       });
-      await hooks.onGradients?.(phase, grads);
+      await reportGradients(hooks, phase, grads, opt);
       opt.apply(grads, lr);
     } finally {
       for (const t of grads.values()) t.dispose();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { loadCheckpoint } from '../checkpoint.ts';
 import { hashInts, RNG_PURPOSE } from '../data/rng.ts';
 import { createDiscriminator, createGenerator } from '../networks/index.ts';
+import { expectedDiscriminatorShapes, expectedGeneratorShapes } from '../networks/shapes.ts';
 import type { AdamState } from '../optimizer.ts';
 import { NETWORK_NAMES, type StateDict, type UgatitState } from '../tensors.ts';
 import { readTorchCheckpoint } from '../torch-import/index.ts';
@@ -90,6 +91,16 @@ export function buildNetworks(o: TrainOptions, state: UgatitState = {}): UgatitN
     throw err;
   }
   return built as UgatitNetworks;
+}
+
+/** Every tensor the six networks of `o` will have, `<network>.<name>` with its shape, from the shape table (nothing is allocated). */
+export function modelShapes(o: TrainOptions): Array<[string, number[]]> {
+  return NETWORK_NAMES.flatMap((name) => {
+    const shapes = name.startsWith('gen')
+      ? expectedGeneratorShapes({ light: o.light, ngf: o.ngf, n_blocks: o.nRes, img_size: o.imgSize })
+      : expectedDiscriminatorShapes(o.ndf, name.startsWith('disG') ? o.disLayersGlobal : o.disLayersLocal);
+    return [...shapes].map(([k, shape]): [string, number[]] => [`${name}.${k}`, shape]);
+  });
 }
 
 /** Read `--init`: our checkpoint dir, or an official UGATIT-pytorch .pt file. */

@@ -19,6 +19,7 @@ import { CoupledAdam, type AdamOptions } from '../optimizer.ts';
 import { throwIfWebgpuError } from '../webgpu.ts';
 import { bceWithLogitsLoss, D_LOSS_TERMS, G_LOSS_TERMS, OFFICIAL_LOSS_WEIGHTS, discriminatorLoss, generatorLoss, l1Loss, mseLoss, type LossWeights } from '../losses.ts';
 import type { Discriminator, Generator, GeneratorOutput } from '../networks/types.ts';
+import type { ParamLayout } from '../layers/param-layout.ts';
 import type { NetworkName } from '../tensors.ts';
 
 /** The six networks of one U-GAT-IT model. */
@@ -82,10 +83,43 @@ function splitOutput(o: GeneratorOutput, n: number): [GeneratorOutput, Generator
   return [one(0), one(1)];
 }
 
-function collectParams(nets: UgatitNetworks, names: readonly NetworkName[]): Map<string, tf.Variable> {
-  const out = new Map<string, tf.Variable>();
-  for (const n of names) for (const [p, v] of nets[n].trainableVariables()) out.set(`${n}.${p}`, v);
-  return out;
+/**
+ * One Adam optimizer over the trainable parameters of `names`, keyed `<network>.<official name>`; the
+ * parameters stored in another layout (conv weights, HWIO) get their moments converted in and out of
+ * the optimizer state, so checkpoints hold the official layout.
+ */
+export function createOptimizer(nets: UgatitNetworks, names: readonly NetworkName[], opts: Partial<AdamOptions> & { hostState?: boolean }): CoupledAdam {
+  const params = new Map<string, tf.Variable>();
+  const layouts = new Map<string, ParamLayout>();
+  for (const n of names) {
+    for (const [p, v] of nets[n].trainableVariables()) params.set(`${n}.${p}`, v);
+    for (const [p, l] of nets[n].paramLayouts()) layouts.set(`${n}.${p}`, l);
+  }
+  return new CoupledAdam(params, { ...opts, layouts });
+}
+
+/**
+ * Give {@link StepHooks.onGradients} the gradients in the official layout: stored-layout ones (conv
+ * weights) are converted into new tensors, disposed after the hook; the others are passed as they are.
+ */
+export async function reportGradients(hooks: Pick<StepHooks, 'onGradients'>, phase: 'D' | 'G', grads: ReadonlyMap<string, tf.Tensor>, opt: CoupledAdam): Promise<void> {
+  if (!hooks.onGradients) return;
+  const converted: tf.Tensor[] = [];
+  const official = new Map<string, tf.Tensor>();
+  for (const [k, g] of grads) {
+    const layout = opt.layoutOf(k);
+    if (!layout) official.set(k, g);
+    else {
+      const t = layout.tensorToOfficial(g);
+      converted.push(t);
+      official.set(k, t);
+    }
+  }
+  try {
+    await hooks.onGradients(phase, official);
+  } finally {
+    tf.dispose(converted);
+  }
 }
 
 /** Runs iterations and owns the two optimizers (generators; discriminators). */
@@ -110,8 +144,8 @@ export class UgatitTrainStep {
     // low memory also keeps Adam's moments out of the backend's memory (2× the parameters), where the
     // backend can hand values over synchronously (not webgpu: its moments stay on the device)
     const adam = { ...opts.adam, hostState: this.lowMemory && backendReadsSync() };
-    this.optG = new CoupledAdam(collectParams(nets, GENERATOR_NAMES), adam);
-    this.optD = new CoupledAdam(collectParams(nets, DISCRIMINATOR_NAMES), adam);
+    this.optG = createOptimizer(nets, GENERATOR_NAMES, adam);
+    this.optD = createOptimizer(nets, DISCRIMINATOR_NAMES, adam);
   }
 
   /**
@@ -344,7 +378,7 @@ export class UgatitTrainStep {
       byKey.set(key, g ?? tf.zerosLike(variable));
     }
     try {
-      await hooks.onGradients?.(phase, byKey);
+      await reportGradients(hooks, phase, byKey, opt);
       if (this.update) await this.update(phase, byKey, lr);
       else opt.apply(byKey, lr);
     } finally {

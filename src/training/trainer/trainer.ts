@@ -29,7 +29,7 @@ import { resolveTrainOptions, resolveWorkers, useLowMemory, type TrainOptions } 
 import { DataParallelStep } from './data-parallel.ts';
 import { checkWebgpuTensorSizes } from '../webgpu.ts';
 import { createProgress, type ProgressReporter } from './progress.ts';
-import { loadStartState, planStart } from './resume.ts';
+import { loadStartState, modelShapes, planStart } from './resume.ts';
 import {
   CHECKPOINTS_DIR,
   checkpointConfig,
@@ -104,6 +104,14 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
   // ---- validate everything before writing anything ----
   const plan = await planStart(o, outDir, !!hooks.resume);
   const backend = await selectBackend(o.backend);
+  if (backend.name === 'webgpu') {
+    try {
+      // e.g. the full-size generator's 1 GiB MLP weight: refused from the shape table, before any tensor exists
+      checkWebgpuTensorSizes(modelShapes(o));
+    } catch (err) {
+      throw new TrainingError('OPTION_INVALID', (err as Error).message, { backend: backend.name }, { cause: err });
+    }
+  }
   const workers = resolveWorkers(o.workers, backend.name, availableParallelism());
   const effectiveBatch = workers * o.batch;
   // the data stream of workers × batch: a run with N workers of batch B sees what one worker of batch N·B sees
@@ -117,15 +125,6 @@ export async function runTraining(input: Partial<TrainOptions> & Pick<TrainOptio
 
   const { nets, adam, startStep, initSource } = await loadStartState(o, plan);
   if (plan.resume) log.info({ step: startStep, checkpoint: plan.from.dir }, `resuming from step ${startStep} of ${o.iterations} (${plan.from.dir})`);
-  if (backend.name === 'webgpu') {
-    try {
-      // e.g. the full-size generator's 1 GiB MLP weight: refuse before anything is written
-      checkWebgpuTensorSizes(NETWORK_NAMES.flatMap((n) => [...nets[n].trainableVariables()].map(([k, v]) => [`${n}.${k}`, v.shape] as [string, number[]])));
-    } catch (err) {
-      for (const n of Object.values(nets)) n.dispose();
-      throw new TrainingError('OPTION_INVALID', (err as Error).message, { backend: backend.name }, { cause: err });
-    }
-  }
   const lowMemory = useLowMemory(o.lowMemory, backend.name);
   let pool: DataParallelStep | undefined;
   let sut: UgatitTrainStep | undefined;
