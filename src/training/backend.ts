@@ -7,6 +7,7 @@
  * pure-JS fallback. wasm lacks a Conv2DBackpropFilter kernel: the networks' convs go through
  * {@link conv2dHwio}, which supplies that gradient with `tf.customGrad`.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -77,7 +78,30 @@ async function tryCpu(): Promise<string> {
 
 let lastAdapter: string | undefined;
 
+/**
+ * The GPU device nodes a Linux process can reach: `/dev/dri/renderD*` (AMD, Intel, NVIDIA's DRM) and
+ * `/dev/nvidia<N>` (the NVIDIA driver; what the NVIDIA container toolkit mounts). A GPU adapter needs one,
+ * so where there are none `auto` does not start Dawn at all — starting it there only finds the software
+ * adapter and makes the native library print driver warnings (no Vulkan loader, reduced limits) on a
+ * CPU-only machine.
+ */
+export function gpuDeviceNodes(devDir = '/dev'): string[] {
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  const render = list(path.join(devDir, 'dri')).filter((n) => n.startsWith('renderD')).map((n) => path.join(devDir, 'dri', n));
+  const nvidia = list(devDir).filter((n) => /^nvidia\d+$/.test(n)).map((n) => path.join(devDir, n));
+  return [...render, ...nvidia];
+}
+
 async function tryWebgpu(allowSoftware: boolean): Promise<string> {
+  if (!allowSoftware && process.platform === 'linux' && gpuDeviceNodes().length === 0) {
+    throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia*), not probed');
+  }
   const info = await startWebgpu({ allowSoftware });
   lastAdapter = info.software ? `${info.name} — software, for tests only: slow` : info.name;
   return 'webgpu';

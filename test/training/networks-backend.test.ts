@@ -2,8 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../../src/training/training.errors.ts';
 import { describe, expect, it } from 'vitest';
-import { selectBackend, wasmBinaryDir } from '../../src/training/backend.ts';
-import { existsSync } from 'node:fs';
+import { gpuDeviceNodes, selectBackend, wasmBinaryDir } from '../../src/training/backend.ts';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 async function installed(pkg: string): Promise<boolean> {
@@ -28,8 +29,25 @@ describe('selectBackend', () => {
       // (webgpu, when its package loads, says why it was skipped too: no adapter, or only a software one)
       expect(sut.reason).toMatch(/^auto: wasm \(skipped tfjs-node-gpu: not installed; (webgpu: .+; )?tfjs-node: not installed\)$/);
       expect(sut.reason).not.toMatch(/node_modules/);
+      // a machine without GPU device nodes (these CPU build machines): Dawn is not even started, so its
+      // native driver warnings never reach the terminal
+      if (process.platform === 'linux' && gpuDeviceNodes().length === 0) {
+        expect(sut.reason).toContain('webgpu: no GPU device (/dev/dri/renderD*, /dev/nvidia*), not probed');
+      }
     }
     expect(tf.getBackend()).toBe(sut.name);
+  });
+
+  it('finds the GPU device nodes an adapter needs: DRM render nodes and NVIDIA devices, nothing else', () => {
+    const dev = mkdtempSync(path.join(os.tmpdir(), 'webtoon-dev-'));
+    try {
+      expect(gpuDeviceNodes(dev)).toEqual([]);
+      mkdirSync(path.join(dev, 'dri'));
+      for (const f of ['dri/card0', 'dri/renderD128', 'nvidiactl', 'nvidia-uvm', 'nvidia0', 'null']) writeFileSync(path.join(dev, f), '');
+      expect(gpuDeviceNodes(dev)).toEqual([path.join(dev, 'dri/renderD128'), path.join(dev, 'nvidia0')]);
+    } finally {
+      rmSync(dev, { recursive: true, force: true });
+    }
   });
 
   it('activates an explicitly requested backend', async () => {
