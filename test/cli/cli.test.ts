@@ -1,26 +1,15 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runWebtoon } from '../helpers/cli.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const bin = path.join(root, 'bin/webtoon.mjs');
 
 /** Node flag that makes tsx and every .ts module unloadable in the child (test/helpers/block-typescript.mjs). */
 const WITHOUT_TYPESCRIPT = ['--import', path.join(root, 'test/helpers/block-typescript.mjs')];
 
-function run(args: string[], nodeFlags: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const argv = [...nodeFlags, bin, ...args];
-    const child = spawn(process.execPath, argv, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'error' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The entry with errors-only logs and the CPU provider (runWebtoon's defaults) and, optionally, flags for node. */
+const run = (args: string[], nodeFlags: string[] = []) => runWebtoon(args, {}, nodeFlags);
 
 describe('webtoon (the CLI entry)', () => {
   it('--version prints the package version and exits 0', async () => {

@@ -12,9 +12,13 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runWebtoon(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/**
+ * @param env - settings added to the minimal environment
+ * @param nodeFlags - flags for node itself, before the entry (e.g. `--import` of a loader hook)
+ */
+export function runWebtoon(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/webtoon.mjs'), ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, path.join(repoRoot, 'bin/webtoon.mjs'), ...args], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'error', ORT_PROVIDERS: 'cpu', ...env },
     });
