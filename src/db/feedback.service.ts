@@ -81,17 +81,8 @@ export interface StartedGeneration {
   parentGenerationId?: GenerationIdInput | null;
 }
 
-/** The outcome of a started generation. */
-export interface GenerationOutcome {
-  modelVersion: string;
-  inputSha256: string | null;
-  facesFound: number;
-  latencyMs: number;
-  status: 'ok' | 'failed';
-  errorCode?: string | null;
-  /** The reply's message id, when the reply was posted. */
-  messageId?: string | null;
-}
+/** The outcome of a started generation (`messageId`: the reply's, when the reply was posted). */
+export type GenerationOutcome = Pick<NewGeneration, 'modelVersion' | 'inputSha256' | 'facesFound' | 'latencyMs' | 'status' | 'errorCode' | 'messageId'>;
 
 export type OutputMode = 'face' | 'photo' | 'side_by_side';
 
